@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny images, a random-weight feature model built once, paths to the shared images."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_IMAGES = REPO.parent / "shared" / "images"
+
+
+@pytest.fixture(scope="session")
+def random_model():
+    """A VGG-19 feature model with Keras' random initialisation (fast, deterministic per seed)."""
+    import keras
+
+    from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+    from tf_nst.features import build_feature_model
+
+    keras.utils.set_random_seed(0)
+    return build_feature_model(PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS, None)
+
+
+def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """uint8 [H, W, 3]: smooth colour ramps plus a little noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([x / width, y / height, (x + y) / (width + height)], axis=-1) * 255
+    return np.clip(pixels + rng.normal(0, 20, pixels.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def image_files(tmp_path):
+    """A 96x64 content PNG and a 64x64 style JPEG."""
+    content, style = tmp_path / "content.png", tmp_path / "style.jpg"
+    Image.fromarray(gradient_image(96, 64, 1)).save(content)
+    Image.fromarray(gradient_image(64, 64, 2)[:, ::-1]).save(style)
+    return content, style
+
+
+def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python cli.py ARGS`` as a user would; returns the completed process (text output)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+        env=env,
+    )

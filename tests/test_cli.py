@@ -1,0 +1,172 @@
+"""The command line, run as a subprocess the way a user runs it."""
+
+import os
+
+import numpy as np
+import pytest
+from conftest import SHARED_IMAGES, gradient_image, run_cli
+from PIL import Image
+
+FAST = ["--max_size=48", "--steps=2"]
+
+
+def one_line_error(result, status: int, *fragments: str) -> None:
+    assert result.returncode == status, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("tf_nst: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
+    content, style = image_files
+    output = tmp_path / "out.jpg"
+    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", *FAST)
+    assert result.returncode == 0, result.stderr
+    with Image.open(output) as image:
+        assert image.format == "JPEG" and image.size == (48, 32)
+    assert "step 2/2" in result.stderr and "wrote" in result.stderr
+
+
+def test_demo_runs_without_inputs(tmp_path):
+    result = run_cli("--output=demo.png", *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "demo.png").size == (48, 36)
+
+
+def test_help_documents_every_flag():
+    result = run_cli("--helpfull")
+    for flag in (
+        "--content",
+        "--style",
+        "--output",
+        "--max_size",
+        "--steps",
+        "--content_weight",
+        "--style_weight",
+        "--tv_weight",
+        "--learning_rate",
+        "--content_layers",
+        "--style_layers",
+        "--style_layer_weights",
+        "--init",
+        "--seed",
+        "--weights",
+        "--pooling",
+    ):
+        assert flag in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda d: d / "missing.jpg", "no such file"),
+        (lambda d: (d / "notes.jpg").write_text("hello") and d / "notes.jpg", "not an image"),
+        (lambda d: Image.fromarray(gradient_image(20, 20)).save(d / "tiny.png") or d / "tiny.png", "32x32"),
+    ],
+)
+def test_bad_content_file_fails_with_one_line(tmp_path, image_files, make, fragment):
+    bad = make(tmp_path)
+    output = tmp_path / "out.png"
+    result = run_cli(
+        f"--content={bad}", f"--style={image_files[1]}", f"--output={output}", "--max_size=64", "--steps=1"
+    )
+    one_line_error(result, 1, str(bad), fragment)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "flag, fragment",
+    [
+        ("--steps=0", "--steps"),
+        ("--steps=abc", "steps"),
+        ("--style_layers=block1_conv1,block9_conv9", "block9_conv9"),
+        ("--content_layers=conv4_2", "conv4_2"),
+        ("--style_layer_weights=1,2", "2 weights for 5 style layers"),
+        ("--style_layer_weights=1,a,1,1,1", "--style_layer_weights"),
+        ("--max_size=10", "--max_size"),
+        ("--init=zeros", "init"),
+        ("--no_such_flag=1", "no_such_flag"),
+    ],
+)
+def test_bad_flags_are_usage_errors(image_files, tmp_path, flag, fragment):
+    content, style = image_files
+    output = tmp_path / "out.png"
+    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
+    one_line_error(result, 2, fragment)
+    assert not output.exists()
+
+
+def test_only_one_of_content_and_style_is_a_usage_error(image_files):
+    one_line_error(run_cli(f"--content={image_files[0]}"), 2, "--style")
+
+
+def test_output_over_an_input_is_refused(image_files):
+    content, style = image_files
+    before = content.read_bytes()
+    one_line_error(run_cli(f"--content={content}", f"--style={style}", f"--output={content}", *FAST), 2, "same file")
+    assert content.read_bytes() == before
+
+
+@pytest.mark.parametrize("output, fragment", [("nowhere/out.png", "does not exist"), ("out.gif", "extension")])
+def test_unwritable_output_is_refused_before_work(image_files, tmp_path, output, fragment):
+    content, style = image_files
+    one_line_error(
+        run_cli(f"--content={content}", f"--style={style}", f"--output={tmp_path / output}", *FAST),
+        2 if "exist" in fragment else 1,
+        fragment,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_directory_is_refused(image_files, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    one_line_error(
+        run_cli(f"--content={image_files[0]}", f"--style={image_files[1]}", f"--output={locked / 'out.png'}", *FAST),
+        2,
+        "not writable",
+    )
+
+
+def test_corrupt_weights_flag_is_a_clear_failure(image_files, tmp_path):
+    bad = tmp_path / "vgg.h5"
+    bad.write_bytes(b"not hdf5")
+    one_line_error(
+        run_cli(
+            f"--content={image_files[0]}",
+            f"--style={image_files[1]}",
+            f"--weights={bad}",
+            f"--output={tmp_path / 'o.png'}",
+            *FAST,
+        ),
+        1,
+        str(bad),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_IMAGES / "tubingen.jpg").exists(), reason="shared images not present")
+def test_real_photo_and_painting_are_stylized(tmp_path):
+    """tubingen + starry night at 96 px: the result moves far from the photo, towards the painting's colours."""
+    output = tmp_path / "tubingen.png"
+    result = run_cli(
+        f"--content={SHARED_IMAGES / 'tubingen.jpg'}",
+        f"--style={SHARED_IMAGES / 'starry_night.jpg'}",
+        f"--output={output}",
+        "--max_size=96",
+        "--steps=60",
+        "--learning_rate=0.05",
+    )
+    assert result.returncode == 0, result.stderr
+    out = np.asarray(Image.open(output), np.float32) / 255
+    photo = (
+        np.asarray(Image.open(SHARED_IMAGES / "tubingen.jpg").convert("RGB").resize(out.shape[1::-1]), np.float32) / 255
+    )
+    painting = np.asarray(Image.open(SHARED_IMAGES / "starry_night.jpg").convert("RGB"), np.float32) / 255
+    assert np.abs(out - photo).mean() > 0.05
+    # the painting is blue-dominated; the stylized photo's mean colour moves towards it
+    assert np.linalg.norm(out.mean((0, 1)) - painting.mean((0, 1))) < np.linalg.norm(
+        photo.mean((0, 1)) - painting.mean((0, 1))
+    )

@@ -1,0 +1,70 @@
+"""Exact known values for the maths in tf_nst.losses."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_nst import losses
+
+
+def test_gram_of_ones_is_ones():
+    gram = losses.gram_matrix(tf.ones([2, 5, 7, 3]))
+    np.testing.assert_allclose(gram.numpy(), np.ones([2, 3, 3]), rtol=1e-6)
+
+
+def test_gram_matches_explicit_formula():
+    features = np.random.default_rng(0).normal(size=[1, 4, 6, 5]).astype(np.float32)
+    flat = features.reshape(-1, 5)
+    np.testing.assert_allclose(losses.gram_matrix(features)[0].numpy(), flat.T @ flat / 24, rtol=1e-5, atol=1e-6)
+
+
+def test_gram_does_not_change_when_a_texture_is_tiled():
+    tile = np.random.default_rng(1).normal(size=[1, 4, 4, 8]).astype(np.float32)
+    tiled = np.tile(tile, [1, 3, 2, 1])
+    np.testing.assert_allclose(losses.gram_matrix(tiled).numpy(), losses.gram_matrix(tile).numpy(), rtol=1e-5)
+
+
+def test_content_loss_is_mean_squared_difference():
+    a, b = tf.zeros([1, 2, 2, 2]), tf.fill([1, 2, 2, 2], 3.0)
+    assert losses.content_loss(a, b).numpy().tolist() == [9.0]
+
+
+def test_style_layer_loss_zero_at_target_and_known_value():
+    features = tf.ones([1, 3, 3, 2])
+    target = losses.gram_matrix(features)
+    assert losses.style_layer_loss(features, target).numpy().tolist() == [0.0]
+    assert losses.style_layer_loss(features, target + 2.0).numpy().tolist() == [4.0]
+
+
+def test_style_loss_is_weighted_sum_over_layers():
+    features = {"a": tf.ones([1, 2, 2, 1]), "b": tf.ones([1, 2, 2, 1]) * 2}
+    grams = {"a": tf.zeros([1, 1, 1]), "b": tf.zeros([1, 1, 1])}
+    # Gram("a") = 1, Gram("b") = 4: squared errors 1 and 16.
+    value = losses.style_loss(features, grams, {"a": 0.5, "b": 0.25})
+    np.testing.assert_allclose(value.numpy(), [0.5 * 1 + 0.25 * 16])
+
+
+def test_total_variation_of_checkerboard_and_flat_image():
+    checker = (np.indices([8, 8]).sum(axis=0) % 2).astype(np.float32)
+    checker = np.repeat(checker[None, :, :, None], 3, axis=-1)
+    assert losses.total_variation_loss(checker).numpy().tolist() == [2.0]
+    assert losses.total_variation_loss(tf.fill([1, 8, 8, 3], 0.3)).numpy().tolist() == [0.0]
+
+
+def test_content_loss_gradient_is_analytic():
+    features = tf.Variable(np.random.default_rng(2).normal(size=[1, 3, 3, 4]).astype(np.float32))
+    target = tf.zeros([1, 3, 3, 4])
+    with tf.GradientTape() as tape:
+        loss = losses.content_loss(features, target)[0]
+    np.testing.assert_allclose(tape.gradient(loss, features).numpy(), 2 * features.numpy() / 36, rtol=1e-5)
+
+
+def test_gram_gradient_matches_finite_differences():
+    x = np.random.default_rng(3).normal(size=[1, 3, 2, 2]).astype(np.float64)
+    theoretical, numerical = tf.test.compute_gradient(lambda f: losses.style_layer_loss(f, tf.zeros([1, 2, 2])), [x])
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [tf.bfloat16, tf.float16])
+def test_losses_accept_reduced_precision_features_and_return_float32(dtype):
+    assert losses.gram_matrix(tf.ones([1, 2, 2, 2], dtype)).dtype == tf.float32

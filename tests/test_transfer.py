@@ -1,0 +1,100 @@
+"""The optimisation loop, through the package API, on tiny images with random weights."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import gradient_image
+
+import tf_nst
+from tf_nst.transfer import StyleTransfer, compute_targets, make_step
+
+TINY = tf_nst.StyleTransferConfig(max_size=48, steps=3, weights="embedded")
+
+
+def tiny_pair():
+    content = gradient_image(48, 40, 1)[None].astype(np.float32) / 255
+    style = gradient_image(40, 40, 2)[None, :, ::-1].astype(np.float32) / 255
+    return tf.constant(content), tf.constant(style)
+
+
+def test_step_traces_once_and_lowers_the_loss(random_model):
+    content, style = tiny_pair()
+    config = TINY.replace(learning_rate=0.01)
+    targets = compute_targets(random_model, content, style, config)
+    image = tf.Variable(content)
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    optimizer.build([image])
+    step = make_step(random_model, image, optimizer, targets, config)
+    totals = [float(step()["total"]) for _ in range(5)]
+    assert step.experimental_get_tracing_count() == 1
+    assert totals[-1] < totals[0]
+
+
+def test_only_pixels_change_and_stay_in_unit_range(random_model):
+    content, style = tiny_pair()
+    before = [w.numpy().copy() for w in random_model.weights]
+    result = StyleTransfer(TINY.replace(learning_rate=0.5), model=random_model).run(content, style)
+    assert result.shape == content.shape
+    assert 0.0 <= float(tf.reduce_min(result)) and float(tf.reduce_max(result)) <= 1.0
+    assert not np.allclose(result.numpy(), content.numpy())
+    for old, new in zip(before, random_model.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+
+
+def test_callback_reports_progress(random_model):
+    content, style = tiny_pair()
+    reports = []
+    StyleTransfer(TINY.replace(steps=5), model=random_model).run(content, style, reports.append, report_every=2)
+    assert [p.step for p in reports] == [2, 4, 5]
+    assert set(reports[-1].losses) == {"content", "style", "tv", "total"}
+    assert reports[-1].steps_per_second > 0 and reports[-1].elapsed > 0
+
+
+def test_content_init_starts_with_zero_content_loss_and_noise_init_does_not(random_model):
+    content, style = tiny_pair()
+    first = {}
+    for init in ("content", "noise"):
+        reports = []
+        StyleTransfer(TINY.replace(steps=1, init=init), model=random_model).run(content, style, reports.append)
+        first[init] = reports[0].losses["content"]
+    assert first["content"] == 0.0 and first["noise"] > 0.1
+
+
+def test_style_layer_weights_select_layers(random_model):
+    content, style = tiny_pair()
+    only_first = TINY.replace(steps=1, style_layer_weights=(1, 0, 0, 0, 0))
+    targets = compute_targets(random_model, content, style, only_first)
+    assert targets.style_weights["block2_conv1"] == 0.0 and targets.style_weights["block1_conv1"] > 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"steps": 0}, "--steps"),
+        ({"max_size": 16}, "--max_size"),
+        ({"style_weight": -1.0}, "--style_weight"),
+        ({"learning_rate": 0.0}, "--learning_rate"),
+        ({"content_layers": ("block9_conv1",)}, "unknown layer 'block9_conv1'"),
+        ({"style_layer_weights": (1.0, 2.0)}, "2 weights for 5 style layers"),
+        ({"init": "zeros"}, "--init"),
+        ({"pooling": "min"}, "--pooling"),
+    ],
+)
+def test_bad_settings_raise_config_errors(change, message):
+    with pytest.raises(tf_nst.ConfigError, match=message):
+        tf_nst.StyleTransferConfig(**change)
+
+
+def test_stylize_from_arrays_with_embedded_weights():
+    content, style = tiny_pair()
+    result = tf_nst.stylize((content.numpy()[0] * 255).astype(np.uint8), style, steps=2, max_size=64)
+    assert result.shape == (1, 53, 64, 3) and result.dtype == tf.float32
+
+
+def test_embedded_weights_stylize_towards_the_style():
+    """A real (small) run: the style loss falls well below where it starts."""
+    content, style = tiny_pair()
+    reports = []
+    tf_nst.stylize(content, style, steps=40, max_size=64, learning_rate=0.05, callback=reports.append)
+    assert reports[-1].losses["style"] < 0.5 * reports[0].losses["style"]

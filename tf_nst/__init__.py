@@ -1,0 +1,41 @@
+"""tf_nst: neural style transfer (Gatys et al., "Image Style Transfer Using Convolutional Neural Networks")
+in TensorFlow 2 / Keras 3.
+
+>>> import tf_nst
+>>> image = tf_nst.stylize("photo.jpg", "painting.jpg", steps=300)   # float32 [1, H, W, 3] in [0, 1]
+>>> tf_nst.save_image(image, "out.png")
+
+Building blocks for your own TF code: ``build_feature_model`` (VGG-19, dict of feature maps), the pure
+losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, ``total_variation_loss``, and
+``StyleTransfer`` (the optimisation loop with a progress callback).
+"""
+
+from tf_nst.api import stylize
+from tf_nst.config import StyleTransferConfig
+from tf_nst.errors import ConfigError, ImageError, TfNstError, WeightsError
+from tf_nst.features import CONV_LAYERS, build_feature_model
+from tf_nst.image_io import load_image, save_image
+from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
+from tf_nst.transfer import Progress, StyleTransfer
+from tf_nst.weights import load_conv_weights
+
+__all__ = [
+    "CONV_LAYERS",
+    "ConfigError",
+    "ImageError",
+    "Progress",
+    "StyleTransfer",
+    "StyleTransferConfig",
+    "TfNstError",
+    "WeightsError",
+    "build_feature_model",
+    "content_loss",
+    "gram_matrix",
+    "load_conv_weights",
+    "load_image",
+    "save_image",
+    "style_layer_loss",
+    "style_loss",
+    "stylize",
+    "total_variation_loss",
+]

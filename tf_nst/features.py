@@ -1,0 +1,96 @@
+"""The VGG-19 feature model: RGB pixels in, a dict of named feature maps out.
+
+Input contract (shared with the exported SavedModel): float32 RGB ``[batch, H, W, 3]`` in [0, 1], with
+H, W >= 32. The model applies Keras' ``vgg19.preprocess_input`` itself (scale to [0, 255], RGB to BGR, subtract
+the ImageNet channel means), so callers never do. Outputs are the ReLU activations of the named conv layers,
+``{name: [batch, H / 2**k, W / 2**k, C]}`` where k is the number of pools before the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+from tf_nst.errors import ConfigError
+from tf_nst.weights import ConvWeights
+
+# (block, number of convs, channels) of VGG-19's convolutional part.
+VGG19_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
+VGG19_LAYERS = tuple(
+    name
+    for block, convs, _ in VGG19_BLOCKS
+    for name in [f"block{block}_conv{i}" for i in range(1, convs + 1)] + [f"block{block}_pool"]
+)
+CONV_LAYERS = tuple(name for name in VGG19_LAYERS if "conv" in name)
+IMAGENET_BGR_MEANS = (103.939, 116.779, 123.68)
+MIN_SIDE = 32
+
+
+class VGGPreprocess(keras.layers.Layer):
+    """[0, 1] RGB to Keras VGG input: ``255 * x``, RGB to BGR, minus the ImageNet means. Always float32."""
+
+    def __init__(self, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+
+    def call(self, images):
+        bgr = images[..., ::-1] * 255.0
+        return bgr - keras.ops.convert_to_tensor(np.array(IMAGENET_BGR_MEANS, np.float32))
+
+
+def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:
+    """Raise ConfigError naming any layer that is not a VGG-19 conv layer."""
+    for name in names:
+        if name not in CONV_LAYERS:
+            near = [c for c in CONV_LAYERS if c.split("_")[0] == name.split("_")[0]] or CONV_LAYERS[:3]
+            raise ConfigError(f"--{flag}: unknown layer '{name}' (VGG-19 conv layers are e.g. {', '.join(near)})")
+
+
+def build_feature_model(
+    layer_names: Sequence[str],
+    conv_weights: ConvWeights | None = None,
+    pooling: str = "max",
+    dtype_policy: str = "float32",
+) -> keras.Model:
+    """A frozen Keras model mapping ``[B, H, W, 3]`` in [0, 1] to ``{layer: features}``.
+
+    Built only up to the deepest layer asked for. ``conv_weights`` (from ``tf_nst.weights``) fills the conv
+    layers by name; ``None`` keeps Keras' random initialisation (for tests). ``pooling`` is ``"max"`` (VGG's
+    own) or ``"avg"`` (the paper's suggestion, smoother results). ``dtype_policy`` is a Keras dtype policy for
+    the convolutions (``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``); outputs are then float32-cast
+    by the caller as needed.
+    """
+    layer_names = tuple(dict.fromkeys(layer_names))
+    if not layer_names:
+        raise ConfigError("at least one feature layer is needed")
+    check_layer_names(layer_names)
+    if pooling not in ("max", "avg"):
+        raise ConfigError(f"--pooling: '{pooling}' is not one of max, avg")
+    deepest = max(CONV_LAYERS.index(name) for name in layer_names)
+    pool_layer = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
+
+    images = keras.Input(shape=(None, None, 3), dtype="float32", name="images")
+    x = VGGPreprocess(name="vgg_preprocess")(images)
+    outputs = {}
+    for name in VGG19_LAYERS:
+        if "pool" in name:
+            x = pool_layer(2, strides=2, name=name, dtype=dtype_policy)(x)
+            continue
+        channels = dict((b, c) for b, _, c in VGG19_BLOCKS)[int(name[5])]
+        x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu", name=name, dtype=dtype_policy)(x)
+        if name in layer_names:
+            outputs[name] = x
+        if CONV_LAYERS.index(name) == deepest:
+            break
+    model = keras.Model(images, {name: outputs[name] for name in layer_names}, name="vgg19_features")
+    if conv_weights is not None:
+        for layer in model.layers:
+            if layer.name in CONV_LAYERS:
+                kernel, bias = conv_weights[layer.name]
+                if kernel.shape != tuple(layer.kernel.shape):
+                    raise ConfigError(f"{layer.name}: weights of shape {kernel.shape}, expected {layer.kernel.shape}")
+                layer.set_weights([kernel, bias])
+    model.trainable = False
+    return model

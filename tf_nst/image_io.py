@@ -1,0 +1,149 @@
+"""Reading and writing images: any PIL-readable file in, float32 RGB ``[1, H, W, 3]`` in [0, 1] out.
+
+Resizing always antialiases (PIL's LANCZOS): a plain bilinear shrink of a painting aliases, and the Gram
+targets then carry coloured speckle into the result. Writes are atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tf_nst.errors import ImageError
+from tf_nst.features import MIN_SIDE
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Any PIL mode to float32 ``[H, W, 3]`` in [0, 1]; alpha is composited over white."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image, np.float32)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        gray = np.clip(values / peak, 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "F":
+        values = np.nan_to_num(np.asarray(image, np.float32))
+        gray = np.clip(values if values.max(initial=0) <= 1.0 else values / 255.0, 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), np.float32) / 255.0
+
+
+def resized_size(width: int, height: int, max_size: int) -> tuple[int, int]:
+    """(width, height) scaled so the longest side is ``max_size``, aspect ratio kept."""
+    scale = max_size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Antialiased resize of float ``[H, W, 3]`` in [0, 1] to ``size`` = (width, height)."""
+    if (image.shape[1], image.shape[0]) == tuple(size):
+        return image
+    channels = [
+        np.asarray(Image.fromarray(image[..., c].astype(np.float32), mode="F").resize(size, Image.LANCZOS))
+        for c in range(3)
+    ]
+    return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
+
+
+def read_image(path: str) -> np.ndarray:
+    """Decode ``path`` to float32 ``[H, W, 3]`` in [0, 1], honouring EXIF orientation.
+
+    Raises ImageError naming the file for a missing, unreadable, truncated or undecodable file.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                pixels = _to_rgb_array(image)
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory, not an image") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file (or a format PIL cannot read)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageError(f"{path}: image too large ({err})") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise ImageError(f"{path}: cannot decode image ({err})") from None
+    if min(pixels.shape[:2]) < 1:
+        raise ImageError(f"{path}: image is empty")
+    return pixels
+
+
+def load_image(path: str, max_size: int | None = None) -> np.ndarray:
+    """Read ``path`` as float32 ``[1, H, W, 3]`` in [0, 1], resized so its longest side is ``max_size``.
+
+    Raises ImageError if the file, or the resized result, is smaller than the network's 32x32 minimum.
+    """
+    pixels = read_image(path)
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        raise ImageError(
+            f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum"
+        )
+    if max_size is not None:
+        pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        raise ImageError(
+            f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum "
+            "(use a larger image or --max_size)"
+        )
+    return pixels[None]
+
+
+def to_uint8(image) -> np.ndarray:
+    """float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1] to uint8 ``[H, W, 3]``."""
+    pixels = np.asarray(image, np.float32)
+    if pixels.ndim == 4 and pixels.shape[0] == 1:
+        pixels = pixels[0]
+    if pixels.ndim != 3 or pixels.shape[-1] != 3:
+        raise ImageError(f"expected an image of shape [1, H, W, 3] or [H, W, 3], got {list(np.shape(image))}")
+    return (np.clip(pixels, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def image_format(path: str) -> str:
+    """PIL format name for ``path``'s extension; ImageError for an unsupported one."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in FORMATS:
+        raise ImageError(f"{path}: unsupported output extension '{extension}' (use .png, .jpg or .webp)")
+    return FORMATS[extension]
+
+
+def save_image(image, path: str) -> None:
+    """Write ``image`` (float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1]) to ``path`` atomically.
+
+    The format follows the extension. A temporary file in the same directory is written, flushed and then
+    renamed over ``path``, so ``path`` is either the old file or the complete new one, never a partial one.
+    """
+    fmt = image_format(path)
+    pixels = to_uint8(image)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ImageError(f"{path}: directory {directory} does not exist")
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        fd, tmp_path = tempfile.mkstemp(prefix=".tf_nst-", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise ImageError(f"{path}: cannot write ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(pixels).save(f, format=fmt, **options)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, path)
+    except OSError as err:
+        os.unlink(tmp_path)
+        raise ImageError(f"{path}: cannot write ({err.strerror or err})") from None

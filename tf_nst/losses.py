@@ -1,0 +1,68 @@
+"""Style-transfer losses as pure functions of tensors (Gatys et al., 2016).
+
+Feature maps are ``[batch, H, W, C]``; every size is read from ``tf.shape``. Half-precision inputs are
+computed in float32; results are ``[batch]``-shaped unless stated, so a batch of images gets one loss each.
+
+Normalization, where it departs from the paper:
+- Gram matrices are divided by the number of positions H*W (the paper uses the raw sum). With that, the paper's
+  per-layer style term 1/(4 N^2 M^2) sum (G - A)^2 is exactly 1/4 of the mean squared Gram difference; we drop
+  the constant 1/4 into the style weight. Size-normalized Grams let one style target serve any image size.
+- The content loss is the mean (not the paper's half sum) of squared differences, so its weight does not
+  depend on the image size either.
+- Both are then divided by a per-layer channel count where stated, see ``style_layer_loss``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import tensorflow as tf
+
+
+def _widen(tensor: tf.Tensor) -> tf.Tensor:
+    """Half-precision features (from a mixed-precision model) to float32; wider dtypes as they are."""
+    tensor = tf.convert_to_tensor(tensor)
+    return tf.cast(tensor, tf.float32) if tensor.dtype in (tf.bfloat16, tf.float16) else tensor
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """Channel correlations of ``features`` ``[B, H, W, C]``: ``[B, C, C]``, divided by H*W."""
+    features = _widen(features)
+    shape = tf.shape(features)
+    positions = tf.cast(shape[1] * shape[2], features.dtype)
+    return tf.einsum("bijc,bijd->bcd", features, features) / positions
+
+
+def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """Mean squared difference of feature maps ``[B, H, W, C]`` (target broadcastable): ``[B]``."""
+    features = _widen(features)
+    diff = features - tf.cast(target, features.dtype)
+    return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+    """Mean squared difference between the Gram of ``features`` and ``target_gram`` ``[1 or B, C, C]``: ``[B]``."""
+    gram = gram_matrix(features)
+    return tf.reduce_mean(tf.square(gram - tf.cast(target_gram, gram.dtype)), axis=[1, 2])
+
+
+def style_loss(
+    features: Mapping[str, tf.Tensor],
+    target_grams: Mapping[str, tf.Tensor],
+    layer_weights: Mapping[str, float],
+) -> tf.Tensor:
+    """Weighted sum over layers of ``style_layer_loss``: ``sum_l w_l E_l``, ``[B]``."""
+    return tf.add_n(
+        [layer_weights[name] * style_layer_loss(features[name], target_grams[name]) for name in target_grams]
+    )
+
+
+def total_variation_loss(images: tf.Tensor) -> tf.Tensor:
+    """Mean absolute difference between neighbouring pixels of ``images`` ``[B, H, W, C]``: ``[B]``.
+
+    A checkerboard of 0 and 1 scores 2 (1 horizontally + 1 vertically); a flat image scores 0.
+    """
+    images = _widen(images)
+    dy = tf.reduce_mean(tf.abs(images[:, 1:] - images[:, :-1]), axis=[1, 2, 3])
+    dx = tf.reduce_mean(tf.abs(images[:, :, 1:] - images[:, :, :-1]), axis=[1, 2, 3])
+    return dx + dy

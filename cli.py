@@ -126,10 +126,9 @@ def log_progress(progress) -> None:
 def run() -> None:
     import numpy as np
 
-    from tf_nst.api import as_image
+    from tf_nst.api import stylize
     from tf_nst.demo import demo_content, demo_style
     from tf_nst.image_io import save_image
-    from tf_nst.transfer import StyleTransfer
 
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
@@ -141,21 +140,11 @@ def run() -> None:
         content, style = np.asarray(demo_content()), np.asarray(demo_style())
     else:
         content, style = FLAGS.content, FLAGS.style
-    content_pixels = as_image(content, config.max_size, "content")
-    style_pixels = as_image(style, config.max_size, "style")
     logging.info(
-        "stylizing %dx%d px, %d steps, weights=%s, on %s",
-        content_pixels.shape[2],
-        content_pixels.shape[1],
-        config.steps,
-        config.weights,
-        DEVICE,
+        "stylizing at %d px, %d steps, weights=%s, on %s", config.max_size, config.steps, config.weights, DEVICE
     )
-    transfer = StyleTransfer(config)
     progress = []
-    result = transfer.run(
-        content_pixels, style_pixels, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every
-    )
+    result = stylize(content, style, config, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every)
     save_image(result, FLAGS.output)
     last = progress[-1]
     logging.info(

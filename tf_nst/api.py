@@ -38,6 +38,7 @@ def stylize(
     style: ImageLike,
     config: StyleTransferConfig | None = None,
     callback: ProgressCallback | None = None,
+    report_every: int = 10,
     **overrides,
 ) -> tf.Tensor:
     """Paint ``content`` in the style of ``style``; returns float32 ``[1, H, W, 3]`` in [0, 1].
@@ -49,4 +50,4 @@ def stylize(
     config = (config or StyleTransferConfig()).replace(**overrides)
     content_pixels = as_image(content, config.max_size, "content")
     style_pixels = as_image(style, config.max_size, "style")
-    return StyleTransfer(config).run(content_pixels, style_pixels, callback)
+    return StyleTransfer(config).run(content_pixels, style_pixels, callback, report_every)

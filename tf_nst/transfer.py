@@ -139,18 +139,20 @@ class StyleTransfer:
         style: tf.Tensor | np.ndarray,
         callback: ProgressCallback | None = None,
         report_every: int = 10,
+        init_image: tf.Tensor | np.ndarray | None = None,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and ``style``'s textures.
 
         ``content`` and ``style`` are float32 ``[1, H, W, 3]`` in [0, 1] (H, W >= 32), already at the sizes
         wanted; the result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every``
-        steps and after the last one.
+        steps and after the last one. ``init_image`` (same shape as ``content``) overrides ``config.init``.
         """
         config = self.config
         content = tf.convert_to_tensor(content, tf.float32)
         style = tf.convert_to_tensor(style, tf.float32)
         targets = compute_targets(self.model, content, style, config)
-        image = tf.Variable(initial_image(content, config.init, config.seed), name="image")
+        start_pixels = initial_image(content, config.init, config.seed) if init_image is None else init_image
+        image = tf.Variable(tf.convert_to_tensor(start_pixels, tf.float32), name="image")
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
         optimizer.build([image])
         step = make_step(self.model, image, optimizer, targets, config)

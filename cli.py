@@ -1,17 +1,22 @@
 """Command line for tf_nst: paint a photo in the style of a painting.
 
     python cli.py --content=photo.jpg --style=painting.jpg --output=out.png
-    python cli.py                       # the built-in demo images, written to stylized.png
+    python cli.py --content='photos/*.jpg' --style=a.jpg,b.jpg --output=painted/    # a batch, two styles
+    python cli.py --overwrite                            # the built-in demo images, written to stylized.png
 
-Usage errors exit with status 2, failures with 1, each with one line on stderr and no traceback.
+Usage errors exit with status 2, failures with 1, interrupts with 128 + the signal number; each with one line
+on stderr and no traceback. This is the only module that reads flags.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import logging as std_logging
+import math
 import os
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
@@ -38,14 +43,20 @@ with native_stderr_silenced():
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
-    from tf_nst.config import INITS, POOLINGS, StyleTransferConfig
+    from tf_nst.config import COLOR_MODES, POOLINGS, StyleTransferConfig
 
 DEFAULTS = StyleTransferConfig()
 FLAGS = flags.FLAGS
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
-flags.DEFINE_string("content", None, "Content photo (any image PIL reads). Omit with --style for the demo images.")
-flags.DEFINE_string("style", None, "Style painting whose textures and colours are transferred.")
-flags.DEFINE_string("output", "stylized.png", "Output image; the format follows the extension (.png, .jpg, .webp).")
+flags.DEFINE_string(
+    "content", None, "Content photo, or a directory or glob of photos (a batch). Omit with --style for the demo."
+)
+flags.DEFINE_string("style", None, "Style painting(s), comma-separated; their textures and colours are transferred.")
+flags.DEFINE_string(
+    "output", "stylized.png", "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch."
+)
+flags.DEFINE_boolean("overwrite", False, "Replace existing output files (otherwise they are refused).")
 flags.DEFINE_integer("max_size", DEFAULTS.max_size, "Longest side of the output in pixels (>= 32).")
 flags.DEFINE_integer("steps", DEFAULTS.steps, "Number of Adam steps.")
 flags.DEFINE_float("content_weight", DEFAULTS.content_weight, "alpha: weight of the content loss.")
@@ -55,13 +66,28 @@ flags.DEFINE_float("learning_rate", DEFAULTS.learning_rate, "Adam step size, in 
 flags.DEFINE_list("content_layers", list(DEFAULTS.content_layers), "VGG-19 layers of the content loss.")
 flags.DEFINE_list("style_layers", list(DEFAULTS.style_layers), "VGG-19 layers of the style loss.")
 flags.DEFINE_list("style_layer_weights", None, "One weight per style layer (normalized to sum 1); default equal.")
-flags.DEFINE_enum("init", DEFAULTS.init, INITS, "Starting image.")
-flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed (noise init).")
+flags.DEFINE_list("style_blend_weights", None, "One weight per style image (normalized to sum 1); default equal.")
+flags.DEFINE_float(
+    "style_scale", DEFAULTS.style_scale, "Style image size relative to the output (bigger = larger brush strokes)."
+)
+flags.DEFINE_enum(
+    "preserve_colors",
+    DEFAULTS.preserve_colors,
+    COLOR_MODES,
+    "Keep the content's colours: luminance (after: result's luminance, content's chroma) or histogram (before: "
+    "style recoloured to the content's colour mean and covariance).",
+)
+flags.DEFINE_string("init", DEFAULTS.init, "Starting image: content, noise, style, or a path to an image.")
+flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed (noise start, TensorFlow ops).")
+flags.DEFINE_boolean("deterministic", DEFAULTS.deterministic, "Turn on TensorFlow op determinism (may be slower).")
 flags.DEFINE_string(
     "weights", DEFAULTS.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path."
 )
 flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
+flags.DEFINE_integer("save_every", 0, "Write a snapshot every N steps next to the output (name.0100.png); 0 = never.")
+flags.DEFINE_string("logdir", None, "Write TensorBoard summaries (loss terms per step, snapshots) to this directory.")
+flags.DEFINE_string("trace", None, "Write the run's settings, per-step losses and timings to this JSON file.")
 
 
 class UsageError(Exception):
@@ -89,7 +115,18 @@ def config_from_flags() -> StyleTransferConfig:
     values["content_layers"] = tuple(values["content_layers"])
     values["style_layers"] = tuple(values["style_layers"])
     values["style_layer_weights"] = parse_float_list(FLAGS.style_layer_weights, "style_layer_weights")
+    values["style_blend_weights"] = parse_float_list(FLAGS.style_blend_weights, "style_blend_weights")
     return StyleTransferConfig(**values)
+
+
+def content_paths(content: str) -> list[str] | None:
+    """The files of a batch (a directory or a glob), sorted; None for a single file."""
+    if os.path.isdir(content):
+        names = sorted(os.listdir(content))
+        return [os.path.join(content, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+    if glob.has_magic(content):
+        return sorted(p for p in glob.glob(content) if os.path.isfile(p))
+    return None
 
 
 def check_output(output: str, inputs: list[str]) -> None:
@@ -104,56 +141,152 @@ def check_output(output: str, inputs: list[str]) -> None:
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise UsageError(f"--output={output}: directory {os.path.dirname(output) or '.'} does not exist")
-    if not os.access(directory, os.W_OK) or (os.path.exists(target) and not os.access(target, os.W_OK)):
-        raise UsageError(f"--output={output}: not writable")
     if os.path.isdir(target):
         raise UsageError(f"--output={output}: is a directory")
+    if os.path.exists(target) and not FLAGS.overwrite:
+        raise UsageError(f"--output={output}: exists (pass --overwrite to replace it)")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--output={output}: directory is not writable")
+
+
+def batch_output(output_dir: str, content: str) -> str:
+    """Where a batch writes ``content``'s result: same name in ``output_dir``, PNG unless JPEG/WebP."""
+    stem, extension = os.path.splitext(os.path.basename(content))
+    return os.path.join(output_dir, stem + (extension if extension.lower() in (".jpg", ".jpeg", ".webp") else ".png"))
 
 
 def log_progress(progress) -> None:
     remaining = (progress.steps - progress.step) / max(progress.steps_per_second, 1e-9)
     terms = " ".join(f"{name}={value:.4g}" for name, value in progress.losses.items())
-    logging.info(
-        "step %d/%d  %s  %.3f s/step  ETA %.0fs",
-        progress.step,
-        progress.steps,
-        terms,
-        1.0 / max(progress.steps_per_second, 1e-9),
-        remaining,
-    )
+    seconds = 1.0 / max(progress.steps_per_second, 1e-9)
+    logging.info("step %d/%d  %s  %.3f s/step  ETA %.0fs", progress.step, progress.steps, terms, seconds, remaining)
 
 
-def run() -> None:
+class Recorders:
+    """The callbacks the flags ask for: log lines, snapshots, TensorBoard, trace."""
+
+    def __init__(self, config: StyleTransferConfig):
+        from tf_nst.records import TensorBoardLog, Trace
+
+        self.tensorboard = TensorBoardLog(FLAGS.logdir, FLAGS.save_every) if FLAGS.logdir else None
+        self.trace = (
+            Trace(FLAGS.trace, {"config": dataclasses.asdict(config), "device": DEVICE}) if FLAGS.trace else None
+        )
+        per_step = self.tensorboard is not None or self.trace is not None
+        self.report_every = 1 if per_step else math.gcd(FLAGS.log_every, FLAGS.save_every or FLAGS.log_every)
+        self.last = None
+
+    def for_image(self, name: str, output: str):
+        """The combined callback for one image written to ``output``."""
+        from tf_nst.records import Snapshots, chain, every
+
+        if self.trace:
+            self.trace.start(name)
+        snapshots = Snapshots(output, FLAGS.save_every) if FLAGS.save_every > 0 else None
+        return chain(
+            lambda p: setattr(self, "last", p),
+            every(FLAGS.log_every, log_progress),
+            snapshots,
+            self.tensorboard,
+            self.trace,
+        )
+
+    def finish(self, **summary) -> None:
+        if self.tensorboard:
+            self.tensorboard.close()
+        if self.trace:
+            self.trace.write(**summary)
+
+
+RECEIVED = {"signal": int(signal.SIGINT)}
+
+
+def stop_on_signal(signum, frame) -> None:
+    """SIGTERM handler: stop the run as Ctrl-C does (the latest image is saved)."""
+    RECEIVED["signal"] = signum
+    raise KeyboardInterrupt
+
+
+def run() -> int:
     import numpy as np
 
-    from tf_nst.api import stylize
+    from tf_nst.api import Stylizer
     from tf_nst.demo import demo_content, demo_style
+    from tf_nst.errors import ImageError, Interrupted, RunStopped
     from tf_nst.image_io import save_image
 
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
+    if FLAGS.save_every < 0 or FLAGS.log_every <= 0:
+        raise UsageError("--save_every must be >= 0 and --log_every > 0")
     config = config_from_flags()
-    inputs = [FLAGS.content, FLAGS.style] if FLAGS.content else []
-    check_output(FLAGS.output, inputs)
+    styles = FLAGS.style.split(",") if FLAGS.style else [np.asarray(demo_style())]
+    batch = content_paths(FLAGS.content) if FLAGS.content else None
+    if batch is not None:
+        if not batch:
+            raise UsageError(f"--content={FLAGS.content}: no image files found")
+        if os.path.exists(FLAGS.output) and not os.path.isdir(FLAGS.output):
+            raise UsageError(f"--output={FLAGS.output}: must be a directory for a batch of content images")
+        os.makedirs(FLAGS.output, exist_ok=True)
+        jobs = [(path, batch_output(FLAGS.output, path)) for path in batch]
+    else:
+        content = FLAGS.content or np.asarray(demo_content())
+        jobs = [(content, FLAGS.output)]
+        check_output(FLAGS.output, [FLAGS.content, *styles, config.init] if FLAGS.content else [config.init])
     if FLAGS.content is None:
         logging.info("no --content/--style: using the built-in demo images")
-        content, style = np.asarray(demo_content()), np.asarray(demo_style())
-    else:
-        content, style = FLAGS.content, FLAGS.style
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    tf.keras.utils.set_random_seed(config.seed)
     logging.info(
-        "stylizing at %d px, %d steps, weights=%s, on %s", config.max_size, config.steps, config.weights, DEVICE
+        "%d image(s) at %d px, %d steps, weights=%s, seed=%d, on %s",
+        len(jobs),
+        config.max_size,
+        config.steps,
+        config.weights,
+        config.seed,
+        DEVICE,
     )
-    progress = []
-    result = stylize(content, style, config, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every)
-    save_image(result, FLAGS.output)
-    last = progress[-1]
-    logging.info(
-        "wrote %s in %.1fs (%.3f s/step); losses: %s",
-        FLAGS.output,
-        last.elapsed,
-        1.0 / last.steps_per_second,
-        " ".join(f"{k}={v:.4g}" for k, v in last.losses.items()),
-    )
+    stylizer = Stylizer(styles, config)
+    recorders = Recorders(config)
+    failures, done = [], 0
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        for content, output in jobs:
+            name = content if isinstance(content, str) else "demo"
+            try:
+                if batch is not None:
+                    check_output(output, [content, *styles])
+                result = stylizer(content, recorders.for_image(name, output), recorders.report_every)
+            except (UsageError, ImageError) as err:
+                if batch is None:
+                    raise
+                logging.error("skipping %s: %s", content, err)
+                failures.append(f"{content}: {err}")
+                continue
+            except RunStopped as stop:
+                save_image(stop.image, output)
+                if isinstance(stop, Interrupted):
+                    recorders.finish(interrupted_at_step=stop.step)
+                    fail(f"{stop}; saved the latest image to {output}", 128 + RECEIVED["signal"])
+                recorders.finish(stopped_at_step=stop.step)
+                fail(f"{stop}; saved the last good image to {output}", 1)
+            save_image(result, output)
+            done += 1
+            last = recorders.last
+            logging.info(
+                "wrote %s in %.1fs (%.3f s/step); losses: %s",
+                output,
+                last.elapsed,
+                1.0 / last.steps_per_second,
+                " ".join(f"{k}={v:.4g}" for k, v in last.losses.items()),
+            )
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    recorders.finish(images_written=done, failures=failures)
+    if failures:
+        fail(f"{len(failures)} of {len(jobs)} images failed (first: {failures[0]})", 1)
+    return 0
 
 
 def main(argv: list[str]) -> None:
@@ -168,7 +301,7 @@ def main(argv: list[str]) -> None:
     except TfNstError as err:
         fail(str(err), 1)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
+        fail("interrupted before the first step", 130)
 
 
 def parse_flags(argv: list[str]) -> list[str]:

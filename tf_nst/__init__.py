@@ -10,7 +10,7 @@ losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, 
 ``StyleTransfer`` (the optimisation loop with a progress callback).
 """
 
-from tf_nst.api import stylize
+from tf_nst.api import Stylizer, stylize, stylize_batch
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ImageError, TfNstError, WeightsError
 from tf_nst.features import CONV_LAYERS, build_feature_model
@@ -26,6 +26,7 @@ __all__ = [
     "Progress",
     "StyleTransfer",
     "StyleTransferConfig",
+    "Stylizer",
     "TfNstError",
     "WeightsError",
     "build_feature_model",
@@ -37,5 +38,6 @@ __all__ = [
     "style_layer_loss",
     "style_loss",
     "stylize",
+    "stylize_batch",
     "total_variation_loss",
 ]

@@ -4,6 +4,7 @@ the CLI builds its flags from them, and ``__post_init__`` checks every value."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 from tf_nst.errors import ConfigError
@@ -11,7 +12,8 @@ from tf_nst.features import MIN_SIDE, check_layer_names
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 PAPER_CONTENT_LAYERS = ("block4_conv2",)
-INITS = ("content", "noise")
+INITS = ("content", "noise", "style")  # or a path to an image file
+COLOR_MODES = ("none", "luminance", "histogram")
 POOLINGS = ("max", "avg")
 
 
@@ -28,8 +30,12 @@ class StyleTransferConfig:
     content_layers: tuple[str, ...] = PAPER_CONTENT_LAYERS
     style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None = equal
-    init: str = "content"  # starting image: content | noise
+    init: str = "content"  # starting image: content | noise | style | path to an image
     seed: int = 0
+    deterministic: bool = False  # TensorFlow op determinism (bit-identical reruns, some speed cost)
+    style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
+    style_scale: float = 1.0  # style image's longest side relative to the output's
+    preserve_colors: str = "none"  # none | luminance | histogram
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
 
@@ -55,7 +61,20 @@ class StyleTransferConfig:
                 f"{len(self.style_layer_weights)} weights for {len(self.style_layers)} style layers",
             )
             require(all(w >= 0 for w in self.style_layer_weights), "style_layer_weights", "must be >= 0")
-        require(self.init in INITS, "init", f"'{self.init}' is not one of {', '.join(INITS)}")
+        require(
+            self.init in INITS or os.path.isfile(self.init),
+            "init",
+            f"'{self.init}' is not one of {', '.join(INITS)} nor an existing image file",
+        )
+        require(self.style_scale > 0, "style_scale", f"must be positive, got {self.style_scale}")
+        if self.style_blend_weights is not None:
+            require(all(w >= 0 for w in self.style_blend_weights), "style_blend_weights", "must be >= 0")
+            require(sum(self.style_blend_weights) > 0, "style_blend_weights", "must not all be 0")
+        require(
+            self.preserve_colors in COLOR_MODES,
+            "preserve_colors",
+            f"'{self.preserve_colors}' is not one of {', '.join(COLOR_MODES)}",
+        )
         require(self.pooling in POOLINGS, "pooling", f"'{self.pooling}' is not one of {', '.join(POOLINGS)}")
 
     @property
@@ -64,6 +83,13 @@ class StyleTransferConfig:
         raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
         total = sum(raw) or 1.0
         return {name: w / total for name, w in zip(self.style_layers, raw)}
+
+    def blend_weights(self, styles: int) -> tuple[float, ...]:
+        """Weights of ``styles`` style images, normalized to sum to 1; ConfigError if the count differs."""
+        raw = self.style_blend_weights or (1.0,) * styles
+        if len(raw) != styles:
+            raise ConfigError(f"--style_blend_weights: {len(raw)} weights for {styles} style images")
+        return tuple(w / sum(raw) for w in raw)
 
     def replace(self, **changes) -> StyleTransferConfig:
         """A copy with ``changes`` applied (and validated)."""

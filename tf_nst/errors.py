@@ -15,3 +15,23 @@ class ImageError(TfNstError):
 
 class WeightsError(TfNstError):
     """VGG-19 weights are missing, corrupt or of the wrong shape."""
+
+
+class RunStopped(TfNstError):
+    """The optimisation stopped before its last step; ``image`` holds the latest good pixels.
+
+    ``step`` is the number of completed steps; ``image`` is float32 ``[1, H, W, 3]`` in [0, 1].
+    """
+
+    def __init__(self, message: str, step: int, image):
+        super().__init__(message)
+        self.step = step
+        self.image = image
+
+
+class Interrupted(RunStopped):
+    """The user interrupted the run (Ctrl-C / SIGINT, or SIGTERM via the CLI)."""
+
+
+class NumericalError(RunStopped):
+    """A loss or gradient became NaN or infinite."""

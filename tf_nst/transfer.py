@@ -2,12 +2,15 @@
 
 Only the pixels are optimized, never the network. Targets (content features, style Grams) are computed once
 before the loop. Progress leaves through a callback; this module knows nothing of files or flags.
+
+A ``StyleTransfer`` keeps, per image shape, one image variable, one Adam optimizer, target variables and one
+compiled step, so many images of the same size (a batch of photos) reuse a single trace.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -16,37 +19,38 @@ import tensorflow as tf
 
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
+from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import build_feature_model
 from tf_nst.weights import load_conv_weights
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the loop reports: ``step`` of ``steps`` done, float loss terms, speed and time so far."""
+    """What the loop reports after ``step`` of ``steps``: float loss terms, speed, time so far, and the
+    current pixels ``image`` (float32 ``[1, H, W, 3]`` in [0, 1])."""
 
     step: int
     steps: int
     losses: dict[str, float]
     steps_per_second: float
     elapsed: float
+    image: tf.Tensor
 
 
 ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
-class Targets:
-    """What the image is pulled towards, with per-layer weights that make each term scale-free.
+class StyleTargets:
+    """Blended Gram targets ``{layer: [1, C, C]}`` and per-layer weights that make each term scale-free.
 
-    ``content``: ``{layer: [1, h, w, C]}`` features; ``grams``: ``{layer: [1, C, C]}``. ``content_weights`` and
-    ``style_weights`` already divide by the target's mean square, so a term of 1 means "as far off as the
-    target is large" on every layer, and layers of very different activation sizes count alike.
+    Blending: sum_s b_s |G - A_s|^2 = |G - sum_s b_s A_s|^2 + const (for sum_s b_s = 1), so several style
+    images are one target Gram, their blend-weighted mean; the reported style loss omits the constant.
+    Each layer's weight is w_l divided by the mean square of its target, so layers count as w_l says.
     """
 
-    content: dict[str, tf.Tensor]
-    content_weights: dict[str, float]
     grams: dict[str, tf.Tensor]
-    style_weights: dict[str, float]
+    weights: dict[str, float]
 
 
 def _mean_square(tensor: tf.Tensor) -> float:
@@ -57,27 +61,56 @@ def _features(model: keras.Model, image) -> dict[str, tf.Tensor]:
     return {name: tf.cast(value, tf.float32) for name, value in model(image, training=False).items()}
 
 
-def compute_targets(model: keras.Model, content: tf.Tensor, style: tf.Tensor, config: StyleTransferConfig) -> Targets:
-    """Content features of ``content`` and Gram matrices of ``style`` (both ``[1, H, W, 3]`` in [0, 1])."""
-    content_features = _features(model, content)
-    style_features = _features(model, style)
-    content_targets = {name: content_features[name] for name in config.content_layers}
-    grams = {name: losses.gram_matrix(style_features[name]) for name in config.style_layers}
-    per_content_layer = 1.0 / len(config.content_layers)
-    return Targets(
-        content=content_targets,
-        content_weights={name: per_content_layer / _mean_square(t) for name, t in content_targets.items()},
-        grams=grams,
-        style_weights={name: w / _mean_square(grams[name]) for name, w in config.layer_weights.items()},
-    )
+def style_targets(
+    model: keras.Model, styles: Sequence[tf.Tensor], blend_weights: Sequence[float], config: StyleTransferConfig
+) -> StyleTargets:
+    """Blend of the Gram matrices of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``."""
+    grams = {name: 0.0 for name in config.style_layers}
+    for style, weight in zip(styles, blend_weights):
+        features = _features(model, style)
+        for name in config.style_layers:
+            grams[name] = grams[name] + weight * losses.gram_matrix(features[name])
+    return StyleTargets(grams, {name: w / _mean_square(grams[name]) for name, w in config.layer_weights.items()})
+
+
+class _Session:
+    """Everything one compiled step needs for images of one shape, as variables it can reassign."""
+
+    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
+        probe = _features(model, tf.zeros(shape))
+        self.image = tf.Variable(tf.zeros(shape), name="image")
+        self.content = {n: tf.Variable(tf.zeros_like(probe[n]), name=n) for n in config.content_layers}
+        self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
+        channels = {n: probe[n].shape[-1] for n in config.style_layers}
+        self.grams = {n: tf.Variable(tf.zeros([1, c, c]), name=f"{n}_gram") for n, c in channels.items()}
+        self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
+        self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+        self.optimizer.build([self.image])
+        self.step = make_step(model, self.image, self.optimizer, self, config)
+
+    def reset(self, start: tf.Tensor, content_features: Mapping[str, tf.Tensor], targets: StyleTargets) -> None:
+        """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
+        self.image.assign(start)
+        for name, variable in self.content.items():
+            variable.assign(content_features[name])
+            self.content_weights[name].assign(1.0 / len(self.content) / _mean_square(content_features[name]))
+        for name, variable in self.grams.items():
+            variable.assign(targets.grams[name])
+            self.style_weights[name].assign(targets.weights[name])
+        for variable in self.optimizer.variables:
+            if variable.name != "learning_rate":
+                variable.assign(tf.zeros_like(variable))
 
 
 def loss_terms(
-    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets: Targets, config: StyleTransferConfig
+    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets, config: StyleTransferConfig
 ) -> dict[str, tf.Tensor]:
-    """Weighted loss terms (scalars) and their sum: ``content``, ``style``, ``tv``, ``total``."""
+    """Weighted loss terms (scalars) and their sum: ``content``, ``style``, ``tv``, ``total``.
+
+    ``targets`` has ``content``, ``content_weights``, ``grams`` and ``style_weights`` mappings by layer.
+    """
     content = tf.add_n(
-        [w * losses.content_loss(features[name], targets.content[name]) for name, w in targets.content_weights.items()]
+        [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
     )[0]
     style = losses.style_loss(features, targets.grams, targets.style_weights)[0]
     tv = losses.total_variation_loss(image)[0]
@@ -91,13 +124,10 @@ def loss_terms(
 
 
 def make_step(
-    model: keras.Model,
-    image: tf.Variable,
-    optimizer: keras.optimizers.Optimizer,
-    targets: Targets,
-    config: StyleTransferConfig,
+    model: keras.Model, image: tf.Variable, optimizer: keras.optimizers.Optimizer, targets, config: StyleTransferConfig
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
+    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms and
+    ``finite``. A step whose loss or gradient is not finite leaves the image as it was.
 
     The step closes over everything it touches, so it traces once for the image's shape.
     """
@@ -107,8 +137,14 @@ def make_step(
         with tf.GradientTape() as tape:
             terms = loss_terms(_features(model, image), image, targets, config)
         gradient = tape.gradient(terms["total"], image)
-        optimizer.apply_gradients([(gradient, image)])
-        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        finite = tf.math.is_finite(terms["total"]) & tf.reduce_all(tf.math.is_finite(gradient))
+
+        def update():
+            optimizer.apply_gradients([(gradient, image)])
+            image.assign(tf.clip_by_value(image, 0.0, 1.0))
+            return tf.constant(True)
+
+        terms["finite"] = tf.cond(finite, update, lambda: tf.constant(False))
         return terms
 
     return step
@@ -122,7 +158,7 @@ def initial_image(content: tf.Tensor, init: str, seed: int) -> tf.Tensor:
 
 
 class StyleTransfer:
-    """Builds the feature model once; ``run`` stylizes a content image with a style image.
+    """Builds the feature model once; ``run`` stylizes content images with style images or targets.
 
     >>> result = StyleTransfer(StyleTransferConfig(steps=100)).run(content, style)  # [1, H, W, 3] in [0, 1]
     """
@@ -132,34 +168,61 @@ class StyleTransfer:
         self.model = model or build_feature_model(
             config.content_layers + config.style_layers, load_conv_weights(config.weights), config.pooling
         )
+        self._sessions: dict[tuple[int, ...], _Session] = {}
+
+    def style_targets(self, styles: tf.Tensor | Sequence[tf.Tensor]) -> StyleTargets:
+        """Blended Gram targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
+        styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
+        styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
+        return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config)
+
+    def session(self, shape: tuple[int, ...]) -> _Session:
+        """The (cached) variables and compiled step for images of ``shape``."""
+        if shape not in self._sessions:
+            self._sessions[shape] = _Session(self.model, shape, self.config)
+        return self._sessions[shape]
 
     def run(
         self,
         content: tf.Tensor | np.ndarray,
-        style: tf.Tensor | np.ndarray,
+        style: tf.Tensor | np.ndarray | Sequence[tf.Tensor] | StyleTargets,
         callback: ProgressCallback | None = None,
         report_every: int = 10,
         init_image: tf.Tensor | np.ndarray | None = None,
     ) -> tf.Tensor:
-        """Optimize an image that has ``content``'s structure and ``style``'s textures.
+        """Optimize an image that has ``content``'s structure and the style's textures.
 
-        ``content`` and ``style`` are float32 ``[1, H, W, 3]`` in [0, 1] (H, W >= 32), already at the sizes
-        wanted; the result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every``
-        steps and after the last one. ``init_image`` (same shape as ``content``) overrides ``config.init``.
+        ``content`` is float32 ``[1, H, W, 3]`` in [0, 1] (H, W >= 32) at the output size; ``style`` is one or
+        several style images already resized as wanted, or ``StyleTargets`` from ``style_targets``. The
+        result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every`` steps and
+        after the last one. ``init_image`` (``content``'s shape) overrides ``config.init``.
+
+        Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
+        the latest good image.
         """
         config = self.config
         content = tf.convert_to_tensor(content, tf.float32)
-        style = tf.convert_to_tensor(style, tf.float32)
-        targets = compute_targets(self.model, content, style, config)
+        targets = style if isinstance(style, StyleTargets) else self.style_targets(style)
         start_pixels = initial_image(content, config.init, config.seed) if init_image is None else init_image
-        image = tf.Variable(tf.convert_to_tensor(start_pixels, tf.float32), name="image")
-        optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
-        optimizer.build([image])
-        step = make_step(self.model, image, optimizer, targets, config)
-        start = time.perf_counter()
-        for done in range(1, config.steps + 1):
-            terms = step()
-            if callback is not None and (done % report_every == 0 or done == config.steps):
-                elapsed = time.perf_counter() - start
-                callback(Progress(done, config.steps, {k: float(v) for k, v in terms.items()}, done / elapsed, elapsed))
-        return tf.convert_to_tensor(image)
+        session = self.session(tuple(content.shape))
+        session.reset(tf.convert_to_tensor(start_pixels, tf.float32), _features(self.model, content), targets)
+        start, done = time.perf_counter(), 0
+        try:
+            for done in range(1, config.steps + 1):
+                terms = session.step()
+                last = done == config.steps
+                if done % report_every and not last:
+                    continue
+                if not bool(terms["finite"]):
+                    raise NumericalError(
+                        f"loss became NaN or infinite by step {done} (try a smaller --learning_rate or weights)",
+                        done,
+                        tf.convert_to_tensor(session.image),
+                    )
+                if callback is not None:
+                    elapsed = time.perf_counter() - start
+                    values = {k: float(v) for k, v in terms.items() if k != "finite"}
+                    callback(Progress(done, config.steps, values, done / elapsed, elapsed, session.image.read_value()))
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted after step {done}", max(done - 1, 0), session.image.read_value()) from None
+        return session.image.read_value()

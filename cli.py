@@ -44,6 +44,7 @@ with native_stderr_silenced():
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.config import COLOR_MODES, POOLINGS, StyleTransferConfig
+    from tf_nst.errors import ImageError
 
 DEFAULTS = StyleTransferConfig()
 FLAGS = flags.FLAGS
@@ -84,6 +85,9 @@ flags.DEFINE_string(
     "weights", DEFAULTS.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path."
 )
 flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
+flags.DEFINE_integer(
+    "max_input_pixels", DEFAULTS.max_input_pixels, "Refuse input images with more pixels than this (before decoding)."
+)
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 flags.DEFINE_integer("save_every", 0, "Write a snapshot every N steps next to the output (name.0100.png); 0 = never.")
 flags.DEFINE_string("logdir", None, "Write TensorBoard summaries (loss terms per step, snapshots) to this directory.")
@@ -133,20 +137,27 @@ def check_output(output: str, inputs: list[str]) -> None:
     """Refuse, before any work, an output that would overwrite an input or cannot be written."""
     from tf_nst.image_io import image_format
 
-    image_format(output)
     target = os.path.realpath(output)
+    if os.path.isdir(target):
+        raise UsageError(f"--output={output}: is a directory")
+    try:
+        image_format(output)
+    except ImageError as err:
+        raise UsageError(f"--output={err}") from None
     for path in inputs:
         if os.path.realpath(path) == target:
             raise UsageError(f"--output={output}: is the same file as input {path}")
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise UsageError(f"--output={output}: directory {os.path.dirname(output) or '.'} does not exist")
-    if os.path.isdir(target):
-        raise UsageError(f"--output={output}: is a directory")
     if os.path.exists(target) and not FLAGS.overwrite:
         raise UsageError(f"--output={output}: exists (pass --overwrite to replace it)")
     if not os.access(directory, os.W_OK):
         raise UsageError(f"--output={output}: directory is not writable")
+    stem, extension = os.path.splitext(output)
+    earlier = glob.glob(f"{glob.escape(stem)}.[0-9][0-9][0-9][0-9]*{glob.escape(extension)}")
+    if FLAGS.save_every > 0 and earlier and not FLAGS.overwrite:
+        raise UsageError(f"--output={output}: snapshots of an earlier run exist ({earlier[0]}); pass --overwrite")
 
 
 def batch_output(output_dir: str, content: str) -> str:
@@ -212,7 +223,7 @@ def run() -> int:
 
     from tf_nst.api import Stylizer
     from tf_nst.demo import demo_content, demo_style
-    from tf_nst.errors import ImageError, Interrupted, RunStopped
+    from tf_nst.errors import Interrupted, RunStopped
     from tf_nst.image_io import save_image
 
     if (FLAGS.content is None) != (FLAGS.style is None):

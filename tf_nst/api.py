@@ -16,17 +16,17 @@ from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
 from tf_nst.features import MIN_SIDE
-from tf_nst.image_io import read_image, resize, resized_size
+from tf_nst.image_io import DEFAULT_MAX_PIXELS, read_image, resize, resized_size
 from tf_nst.transfer import ProgressCallback, StyleTargets, StyleTransfer
 
 ImageLike = str | os.PathLike | np.ndarray | tf.Tensor
 
 
-def as_pixels(image: ImageLike, name: str = "image") -> np.ndarray:
+def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A path, or pixels ``[H, W, 3]`` / ``[1, H, W, 3]`` (uint8, or float in [0, 1]), as float32 ``[H, W, 3]``
-    in [0, 1] at their own size."""
+    in [0, 1] at their own size. Files over ``max_pixels`` are refused before decoding."""
     if isinstance(image, (str, os.PathLike)):
-        return read_image(os.fspath(image))
+        return read_image(os.fspath(image), max_pixels)
     pixels = np.asarray(image)
     if pixels.ndim == 4 and pixels.shape[0] == 1:
         pixels = pixels[0]
@@ -36,11 +36,11 @@ def as_pixels(image: ImageLike, name: str = "image") -> np.ndarray:
     return np.clip(pixels, 0.0, 1.0)
 
 
-def as_image(image: ImageLike, max_size: int, name: str = "image") -> np.ndarray:
+def as_image(image: ImageLike, max_size: int, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """``as_pixels``, resized so the longest side is ``max_size``: float32 ``[1, h, w, 3]``.
 
     Raises ImageError if the image, or the resized one, is smaller than the network's 32x32 minimum."""
-    pixels = as_pixels(image, name)
+    pixels = as_pixels(image, name, max_pixels)
     if min(pixels.shape[:2]) < MIN_SIDE:
         raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the 32x32 minimum")
     pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
@@ -66,7 +66,7 @@ def start_image(content: np.ndarray, styles: Sequence[np.ndarray], config: Style
     """Start pixels for ``config.init`` = ``style`` or a path, resized to ``content``'s size; None otherwise."""
     if config.init in INITS and config.init != "style":
         return None
-    source = styles[0][0] if config.init == "style" else read_image(config.init)
+    source = styles[0][0] if config.init == "style" else read_image(config.init, config.max_input_pixels)
     return resize(source, (content.shape[2], content.shape[1]))[None]
 
 
@@ -86,7 +86,8 @@ class Stylizer:
         self.config = config or StyleTransferConfig()
         self.transfer = transfer or StyleTransfer(self.config)
         self.style_names = [_style_name(s, i) for i, s in enumerate(_style_list(style))]
-        self.styles = [as_pixels(s, name) for s, name in zip(_style_list(style), self.style_names)]
+        styles = zip(_style_list(style), self.style_names)
+        self.styles = [as_pixels(s, name, self.config.max_input_pixels) for s, name in styles]
         self.config.blend_weights(len(self.styles))  # refuse a count mismatch before any work
         self._targets: dict[tuple[int, int], StyleTargets] = {}
 
@@ -113,7 +114,8 @@ class Stylizer:
     ) -> tf.Tensor:
         """Stylize one content image; float32 ``[1, H, W, 3]`` in [0, 1], longest side ``config.max_size``."""
         config = self.config
-        content_pixels = as_image(content, config.max_size, "content" if not isinstance(content, str) else content)
+        name = os.fspath(content) if isinstance(content, (str, os.PathLike)) else "content"
+        content_pixels = as_image(content, config.max_size, name, config.max_input_pixels)
         styles = self.styles_for(content_pixels)
         key = content_pixels.shape[1:3]
         if config.preserve_colors == "histogram" or key not in self._targets:

@@ -4,6 +4,7 @@ the CLI builds its flags from them, and ``__post_init__`` checks every value."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ class StyleTransferConfig:
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
     style_scale: float = 1.0  # style image's longest side relative to the output's
     preserve_colors: str = "none"  # none | luminance | histogram
+    max_input_pixels: int = 100_000_000  # larger input images are refused before decoding
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
 
@@ -48,8 +50,13 @@ class StyleTransferConfig:
         require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
-            require(value >= 0 and value == value, name, f"must be >= 0, got {value}")
-        require(self.learning_rate > 0, "learning_rate", f"must be positive, got {self.learning_rate}")
+            require(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
+        require(
+            math.isfinite(self.learning_rate) and self.learning_rate > 0,
+            "learning_rate",
+            f"must be a finite number > 0, got {self.learning_rate}",
+        )
+        require(self.max_input_pixels > 0, "max_input_pixels", f"must be positive, got {self.max_input_pixels}")
         require(len(self.content_layers) > 0, "content_layers", "name at least one layer")
         require(len(self.style_layers) > 0, "style_layers", "name at least one layer")
         check_layer_names(self.content_layers, "content_layers")
@@ -60,15 +67,28 @@ class StyleTransferConfig:
                 "style_layer_weights",
                 f"{len(self.style_layer_weights)} weights for {len(self.style_layers)} style layers",
             )
-            require(all(w >= 0 for w in self.style_layer_weights), "style_layer_weights", "must be >= 0")
+            require(
+                all(math.isfinite(w) and w >= 0 for w in self.style_layer_weights),
+                "style_layer_weights",
+                "must be finite numbers >= 0",
+            )
+            require(sum(self.style_layer_weights) > 0, "style_layer_weights", "must not all be 0")
         require(
             self.init in INITS or os.path.isfile(self.init),
             "init",
             f"'{self.init}' is not one of {', '.join(INITS)} nor an existing image file",
         )
-        require(self.style_scale > 0, "style_scale", f"must be positive, got {self.style_scale}")
+        require(
+            math.isfinite(self.style_scale) and self.style_scale > 0,
+            "style_scale",
+            f"must be positive, got {self.style_scale}",
+        )
         if self.style_blend_weights is not None:
-            require(all(w >= 0 for w in self.style_blend_weights), "style_blend_weights", "must be >= 0")
+            require(
+                all(math.isfinite(w) and w >= 0 for w in self.style_blend_weights),
+                "style_blend_weights",
+                "must be finite numbers >= 0",
+            )
             require(sum(self.style_blend_weights) > 0, "style_blend_weights", "must not all be 0")
         require(
             self.preserve_colors in COLOR_MODES,
@@ -81,8 +101,7 @@ class StyleTransferConfig:
     def layer_weights(self) -> dict[str, float]:
         """Per-style-layer weights w_l, normalized to sum to 1."""
         raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
-        total = sum(raw) or 1.0
-        return {name: w / total for name, w in zip(self.style_layers, raw)}
+        return {name: w / sum(raw) for name, w in zip(self.style_layers, raw)}
 
     def blend_weights(self, styles: int) -> tuple[float, ...]:
         """Weights of ``styles`` style images, normalized to sum to 1; ConfigError if the count differs."""

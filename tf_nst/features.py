@@ -8,6 +8,7 @@ the ImageNet channel means), so callers never do. Outputs are the ReLU activatio
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import keras
@@ -44,8 +45,11 @@ def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:
     """Raise ConfigError naming any layer that is not a VGG-19 conv layer."""
     for name in names:
         if name not in CONV_LAYERS:
-            near = [c for c in CONV_LAYERS if c.split("_")[0] == name.split("_")[0]] or CONV_LAYERS[:3]
-            raise ConfigError(f"--{flag}: unknown layer '{name}' (VGG-19 conv layers are e.g. {', '.join(near)})")
+            near = difflib.get_close_matches(name, CONV_LAYERS, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean {near[0]}?" if near else f"VGG-19 conv layers are {CONV_LAYERS[0]} ... {CONV_LAYERS[-1]}"
+            )
+            raise ConfigError(f"--{flag}: unknown layer '{name}' ({hint})")
 
 
 def build_feature_model(

@@ -7,6 +7,7 @@ targets then carry coloured speckle into the result. Writes are atomic (temporar
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import warnings
 
@@ -17,6 +18,7 @@ from tf_nst.errors import ImageError
 from tf_nst.features import MIN_SIDE
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+DEFAULT_MAX_PIXELS = 100_000_000
 
 
 def _to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -54,15 +56,23 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
-def read_image(path: str) -> np.ndarray:
+def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode ``path`` to float32 ``[H, W, 3]`` in [0, 1], honouring EXIF orientation.
 
-    Raises ImageError naming the file for a missing, unreadable, truncated or undecodable file.
+    The size in the file's header is checked against ``max_pixels`` before any pixel is decoded.
+    Raises ImageError naming the file for a missing, unreadable, truncated, undecodable, empty or too large file.
     """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies instead
             with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ImageError(
+                        f"{path}: {width}x{height} px is over the limit of {max_pixels} pixels (--max_input_pixels)"
+                    )
+                if width * height == 0:
+                    raise ImageError(f"{path}: image is empty ({width}x{height} px)")
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 pixels = _to_rgb_array(image)
@@ -74,21 +84,25 @@ def read_image(path: str) -> np.ndarray:
         raise ImageError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format PIL cannot read)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(f"{path}: image too large ({err})") from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise ImageError(f"{path}: cannot decode image ({err})") from None
-    if min(pixels.shape[:2]) < 1:
-        raise ImageError(f"{path}: image is empty")
+    except Image.DecompressionBombError:
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise ImageError(f"{path}: image is over the limit of {limit} pixels that PIL decodes safely") from None
+    except ImageError:
+        raise
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to decode this image") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, TypeError, ZeroDivisionError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ImageError(f"{path}: cannot decode image ({reason})") from None
     return pixels
 
 
-def load_image(path: str, max_size: int | None = None) -> np.ndarray:
+def load_image(path: str, max_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read ``path`` as float32 ``[1, H, W, 3]`` in [0, 1], resized so its longest side is ``max_size``.
 
     Raises ImageError if the file, or the resized result, is smaller than the network's 32x32 minimum.
     """
-    pixels = read_image(path)
+    pixels = read_image(path, max_pixels)
     if min(pixels.shape[:2]) < MIN_SIDE:
         raise ImageError(
             f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum"

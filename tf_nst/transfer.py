@@ -86,7 +86,8 @@ class _Session:
         self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
         self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
         self.optimizer.build([self.image])
-        self.step = make_step(model, self.image, self.optimizer, self, config)
+        self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
+        self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
 
     def reset(self, start: tf.Tensor, content_features: Mapping[str, tf.Tensor], targets: StyleTargets) -> None:
         """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
@@ -100,6 +101,7 @@ class _Session:
         for variable in self.optimizer.variables:
             if variable.name != "learning_rate":
                 variable.assign(tf.zeros_like(variable))
+        self.health.assign([0, 0])
 
 
 def loss_terms(
@@ -124,12 +126,19 @@ def loss_terms(
 
 
 def make_step(
-    model: keras.Model, image: tf.Variable, optimizer: keras.optimizers.Optimizer, targets, config: StyleTransferConfig
+    model: keras.Model,
+    image: tf.Variable,
+    optimizer: keras.optimizers.Optimizer,
+    targets,
+    config: StyleTransferConfig,
+    health: tf.Variable,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms and
-    ``finite``. A step whose loss or gradient is not finite leaves the image as it was.
+    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
 
-    The step closes over everything it touches, so it traces once for the image's shape.
+    ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
+    ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
+    started from, so ``image`` always holds the last good image. The step closes over everything it touches,
+    so it traces once for the image's shape.
     """
 
     @tf.function
@@ -137,14 +146,20 @@ def make_step(
         with tf.GradientTape() as tape:
             terms = loss_terms(_features(model, image), image, targets, config)
         gradient = tape.gradient(terms["total"], image)
-        finite = tf.math.is_finite(terms["total"]) & tf.reduce_all(tf.math.is_finite(gradient))
+        before = tf.identity(image)
 
-        def update():
+        def update() -> tf.Tensor:
             optimizer.apply_gradients([(gradient, image)])
             image.assign(tf.clip_by_value(image, 0.0, 1.0))
-            return tf.constant(True)
+            return tf.reduce_all(tf.math.is_finite(image))
 
-        terms["finite"] = tf.cond(finite, update, lambda: tf.constant(False))
+        finite = tf.math.is_finite(terms["total"]) & tf.reduce_all(tf.math.is_finite(gradient))
+        good = tf.cond(finite, update, lambda: tf.constant(False))
+        image.assign(tf.where(good, image, before))
+        taken = health[0] + 1
+        first_bad = tf.where(good | (health[1] > 0), health[1], taken)
+        health.assign(tf.stack([taken, first_bad]))
+        terms["first_bad_step"] = first_bad
         return terms
 
     return step
@@ -213,15 +228,17 @@ class StyleTransfer:
                 last = done == config.steps
                 if done % report_every and not last:
                     continue
-                if not bool(terms["finite"]):
+                first_bad = int(terms["first_bad_step"])
+                if first_bad:
                     raise NumericalError(
-                        f"loss became NaN or infinite by step {done} (try a smaller --learning_rate or weights)",
-                        done,
-                        tf.convert_to_tensor(session.image),
+                        f"the loss or image became NaN or infinite at step {first_bad} (likely cause: too large a "
+                        "--learning_rate or loss weight)",
+                        first_bad - 1,
+                        session.image.read_value(),
                     )
                 if callback is not None:
                     elapsed = time.perf_counter() - start
-                    values = {k: float(v) for k, v in terms.items() if k != "finite"}
+                    values = {k: float(v) for k, v in terms.items() if k != "first_bad_step"}
                     callback(Progress(done, config.steps, values, done / elapsed, elapsed, session.image.read_value()))
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted after step {done}", max(done - 1, 0), session.image.read_value()) from None

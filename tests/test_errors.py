@@ -1,0 +1,214 @@
+"""Every bad input and bad flag, through the CLI: exit status, one line on stderr, no traceback, no file written.
+
+Also the numerical guard (NaN/Inf keeps the last good image) and SIGKILL safety (never a corrupt output).
+"""
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+from conftest import REPO, gradient_image, run_cli
+from PIL import Image
+
+import tf_nst
+from tf_nst.transfer import StyleTransfer
+
+
+def png_with_size(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` but which holds almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write(directory, name, data=None, image=None):
+    path = directory / name
+    if image is not None:
+        image.save(path)
+    elif data is not None:
+        path.write_bytes(data)
+    return str(path)
+
+
+# (name, how to make the bad content file in a directory, exit status, text the error line must contain)
+BAD_CONTENT = [
+    ("missing", lambda d: str(d / "missing.jpg"), 1, "no such file"),
+    ("text", lambda d: write(d, "notes.jpg", b"hello, not a photo"), 1, "not an image"),
+    ("empty file", lambda d: write(d, "empty.png", b""), 1, "not an image"),
+    ("truncated png", lambda d: write(d, "cut.png", png_with_size(64, 64)[:40]), 1, "cut.png"),
+    ("huge header", lambda d: write(d, "bomb.png", png_with_size(60000, 60000)), 1, "over the limit"),
+    ("zero width", lambda d: write(d, "zero.png", png_with_size(0, 64)), 1, "zero.png"),
+    ("too small", lambda d: write(d, "tiny.png", image=Image.fromarray(gradient_image(20, 20))), 1, "32x32"),
+    ("one pixel", lambda d: write(d, "dot.png", image=Image.new("RGB", (1, 1))), 1, "32x32"),
+    ("a directory", lambda d: (d / "photos").mkdir() or str(d / "photos"), 2, "no image files found"),
+]
+
+
+@pytest.mark.parametrize("make, status, fragment", [row[1:] for row in BAD_CONTENT], ids=[r[0] for r in BAD_CONTENT])
+def test_bad_content_file(tmp_path, image_files, make, status, fragment):
+    bad = make(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = run_cli(f"--content={bad}", f"--style={image_files[1]}", f"--output={out_dir / 'o.png'}", "--steps=1")
+    assert_one_line_error(result, status, fragment)
+    assert os.listdir(out_dir) == []
+
+
+def test_bad_style_file(tmp_path, image_files):
+    bad = write(tmp_path, "painting.png", b"\x89PNG\r\n\x1a\n garbage")
+    result = run_cli(f"--content={image_files[0]}", f"--style={bad}", f"--output={tmp_path / 'o.png'}", "--steps=1")
+    assert_one_line_error(result, 1, "painting.png")
+    assert not (tmp_path / "o.png").exists()
+
+
+BAD_FLAGS = [
+    ("--steps=0", "--steps"),
+    ("--steps=-5", "--steps"),
+    ("--steps=abc", "steps"),
+    ("--max_size=16", "--max_size"),
+    ("--content_weight=-1", "--content_weight"),
+    ("--style_weight=nan", "--style_weight"),
+    ("--tv_weight=inf", "--tv_weight"),
+    ("--learning_rate=0", "--learning_rate"),
+    ("--style_layers=block1_conv1,block9_conv9", "block9_conv9"),
+    ("--content_layers=block4_conv22", "did you mean block4_conv2"),
+    ("--style_layer_weights=1,2", "2 weights for 5 style layers"),
+    ("--style_layer_weights=1,a,1,1,1", "--style_layer_weights"),
+    ("--style_layer_weights=0,0,0,0,0", "--style_layer_weights"),
+    ("--style_blend_weights=1,1", "2 weights for 1 style images"),
+    ("--style_blend_weights=-1", "--style_blend_weights"),
+    ("--style_scale=0", "--style_scale"),
+    ("--preserve_colors=sepia", "preserve_colors"),
+    ("--pooling=min", "pooling"),
+    ("--init=zeros", "--init"),
+    ("--save_every=-1", "--save_every"),
+    ("--max_input_pixels=0", "--max_input_pixels"),
+    ("--no_such_flag=1", "no_such_flag"),
+    ("stray_argument", "unexpected arguments"),
+]
+
+
+@pytest.mark.parametrize("flag, fragment", BAD_FLAGS, ids=[f for f, _ in BAD_FLAGS])
+def test_bad_flag_is_a_usage_error(image_files, tmp_path, flag, fragment):
+    content, style = image_files
+    output = tmp_path / "out.png"
+    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
+    assert_one_line_error(result, 2, fragment)
+    assert not output.exists()
+
+
+BAD_OUTPUTS = [
+    ("nowhere/out.png", 2, "does not exist"),
+    ("out.gif", 2, "extension"),
+    ("existing.png", 2, "--overwrite"),
+    ("a_directory", 2, "is a directory"),
+]
+
+
+@pytest.mark.parametrize("output, status, fragment", BAD_OUTPUTS, ids=[o for o, *_ in BAD_OUTPUTS])
+def test_bad_output_is_refused_before_any_work(image_files, tmp_path, output, status, fragment):
+    (tmp_path / "existing.png").write_bytes(b"keep me")
+    (tmp_path / "a_directory").mkdir()
+    before = sorted(os.listdir(tmp_path))
+    result = run_cli(f"--content={image_files[0]}", f"--style={image_files[1]}", f"--output={tmp_path / output}")
+    assert_one_line_error(result, status, fragment)
+    assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "existing.png").read_bytes() == b"keep me"
+
+
+def test_overwrite_replaces_an_existing_output(image_files, tmp_path):
+    output = tmp_path / "out.png"
+    output.write_bytes(b"old")
+    result = run_cli(
+        f"--content={image_files[0]}",
+        f"--style={image_files[1]}",
+        f"--output={output}",
+        "--overwrite",
+        "--max_size=48",
+        "--steps=1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert Image.open(output).size == (48, 32)
+
+
+def test_earlier_snapshots_are_not_replaced_silently(image_files, tmp_path):
+    (tmp_path / "out.0002.png").write_bytes(b"from an earlier run")
+    result = run_cli(
+        f"--content={image_files[0]}",
+        f"--style={image_files[1]}",
+        f"--output={tmp_path / 'out.png'}",
+        "--save_every=2",
+        "--steps=2",
+    )
+    assert_one_line_error(result, 2, "snapshots of an earlier run")
+
+
+def test_non_finite_loss_keeps_the_last_good_image(random_model):
+    content = gradient_image(48, 40)[None].astype(np.float32) / 255
+    config = tf_nst.StyleTransferConfig(steps=5, style_weight=1e30)
+    with pytest.raises(tf_nst.errors.NumericalError, match=r"at step \d.*learning_rate") as info:
+        StyleTransfer(config, model=random_model).run(content, content[:, :, ::-1])
+    assert np.isfinite(info.value.image.numpy()).all() and info.value.image.shape == content.shape
+
+
+def test_non_finite_loss_at_the_cli_saves_the_last_good_image(image_files, tmp_path):
+    output = tmp_path / "out.png"
+    result = run_cli(
+        f"--content={image_files[0]}",
+        f"--style={image_files[1]}",
+        f"--output={output}",
+        "--style_weight=1e30",
+        "--max_size=48",
+        "--steps=5",
+    )
+    assert_one_line_error(result, 1, "NaN or infinite at step")
+    assert Image.open(output).size == (48, 32)
+
+
+def test_sigkill_never_leaves_a_corrupt_output(image_files, tmp_path):
+    """Kill the CLI at several moments while it writes a snapshot every step; the output, if present, decodes."""
+    output = tmp_path / "out.png"
+    for delay in (3.0, 4.5, 6.0):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                f"--content={image_files[0]}",
+                f"--style={image_files[1]}",
+                f"--output={output}",
+                "--max_size=96",
+                "--steps=100000",
+                "--save_every=1",
+                "--overwrite",
+            ],
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        for path in tmp_path.glob("out*.png"):
+            with Image.open(path) as image:
+                image.load()  # raises on a partial file
+        for path in tmp_path.glob("out.0*.png"):
+            path.unlink()
+
+
+def assert_one_line_error(result, status: int, fragment: str) -> None:
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("tf_nst: error: ") and fragment in lines[-1], result.stderr

@@ -15,3 +15,7 @@ class ImageError(TfNstError):
 
 class WeightsError(TfNstError):
     """VGG-19 weights are missing, corrupt or of the wrong shape."""
+
+
+class ExportError(TfNstError):
+    """A SavedModel cannot be written (disk, permissions, or a failed trace)."""

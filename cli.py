@@ -2,6 +2,7 @@
 
     python cli.py --content=photo.jpg --style=painting.jpg --output=out.png
     python cli.py                       # the built-in demo images, written to stylized.png
+    python cli.py --export_dir=savedmodels/vgg19_features   # the feature extractor as a SavedModel
 
 Usage errors exit with status 2, failures with 1, each with one line on stderr and no traceback.
 """
@@ -62,6 +63,14 @@ flags.DEFINE_string(
 )
 flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
+flags.DEFINE_string(
+    "export_dir",
+    None,
+    "Instead of stylizing, write the feature extractor (the --content_layers/--style_layers, --weights, --pooling "
+    "network) as a SavedModel to <export_dir>/<export_version>/, TensorFlow Serving's layout.",
+)
+flags.DEFINE_integer("export_version", 1, "Version subdirectory of --export_dir (a positive integer).")
+flags.DEFINE_bool("overwrite", False, "Replace an existing --export_dir version (only once the new one is written).")
 
 
 class UsageError(Exception):
@@ -123,6 +132,39 @@ def log_progress(progress) -> None:
     )
 
 
+@contextlib.contextmanager
+def info_logs_silenced():
+    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
+    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    logging.set_verbosity(logging.WARNING)
+    tf_logger.setLevel(std_logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        tf_logger.setLevel(tf_level)
+
+
+def export(config: StyleTransferConfig) -> None:
+    """--export_dir: write the SavedModel and log where it went."""
+    from tf_nst.export import export_feature_extractor, exported_layers
+
+    given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
+    if given:
+        raise UsageError(f"--export_dir exports the feature extractor; it takes no {', '.join(given)}")
+    with info_logs_silenced():
+        path = export_feature_extractor(FLAGS.export_dir, config, FLAGS.export_version, FLAGS.overwrite)
+    logging.info(
+        "wrote the SavedModel (layers %s, weights=%s, pooling=%s) to %s; TensorFlow Serving's model base path is %s",
+        ",".join(exported_layers(config)),
+        config.weights,
+        config.pooling,
+        path,
+        FLAGS.export_dir,
+    )
+
+
 def run() -> None:
     import numpy as np
 
@@ -130,6 +172,12 @@ def run() -> None:
     from tf_nst.demo import demo_content, demo_style
     from tf_nst.image_io import save_image
 
+    if FLAGS.export_dir is not None:
+        export(config_from_flags())
+        return
+    unused = [f"--{name}" for name in ("export_version", "overwrite") if FLAGS[name].present]
+    if unused:
+        raise UsageError(f"{', '.join(unused)}: only used with --export_dir")
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
     config = config_from_flags()

@@ -3,6 +3,7 @@
     python cli.py --content=photo.jpg --style=painting.jpg --output=out.png
     python cli.py --content='photos/*.jpg' --style=a.jpg,b.jpg --output=painted/    # a batch, two styles
     python cli.py --overwrite                            # the built-in demo images, written to stylized.png
+    python cli.py --export_dir=savedmodels/vgg19_features   # the feature extractor as a SavedModel
 
 Usage errors exit with status 2, failures with 1, interrupts with 128 + the signal number; each with one line
 on stderr and no traceback. This is the only module that reads flags.
@@ -57,7 +58,9 @@ flags.DEFINE_string("style", None, "Style painting(s), comma-separated; their te
 flags.DEFINE_string(
     "output", "stylized.png", "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch."
 )
-flags.DEFINE_boolean("overwrite", False, "Replace existing output files (otherwise they are refused).")
+flags.DEFINE_boolean(
+    "overwrite", False, "Replace existing outputs (images, snapshots, an --export_dir version); otherwise refused."
+)
 flags.DEFINE_integer("max_size", DEFAULTS.max_size, "Longest side of the output in pixels (>= 32).")
 flags.DEFINE_integer("steps", DEFAULTS.steps, "Number of Adam steps.")
 flags.DEFINE_float("content_weight", DEFAULTS.content_weight, "alpha: weight of the content loss.")
@@ -92,6 +95,13 @@ flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 flags.DEFINE_integer("save_every", 0, "Write a snapshot every N steps next to the output (name.0100.png); 0 = never.")
 flags.DEFINE_string("logdir", None, "Write TensorBoard summaries (loss terms per step, snapshots) to this directory.")
 flags.DEFINE_string("trace", None, "Write the run's settings, per-step losses and timings to this JSON file.")
+flags.DEFINE_string(
+    "export_dir",
+    None,
+    "Instead of stylizing, write the feature extractor (the --content_layers/--style_layers, --weights, --pooling "
+    "network) as a SavedModel to <export_dir>/<export_version>/, TensorFlow Serving's layout.",
+)
+flags.DEFINE_integer("export_version", 1, "Version subdirectory of --export_dir (a positive integer).")
 
 
 class UsageError(Exception):
@@ -218,6 +228,39 @@ def stop_on_signal(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def info_logs_silenced():
+    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
+    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    logging.set_verbosity(logging.WARNING)
+    tf_logger.setLevel(std_logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        tf_logger.setLevel(tf_level)
+
+
+def export(config: StyleTransferConfig) -> None:
+    """--export_dir: write the SavedModel and log where it went."""
+    from tf_nst.export import export_feature_extractor, exported_layers
+
+    given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
+    if given:
+        raise UsageError(f"--export_dir exports the feature extractor; it takes no {', '.join(given)}")
+    with info_logs_silenced():
+        path = export_feature_extractor(FLAGS.export_dir, config, FLAGS.export_version, FLAGS.overwrite)
+    logging.info(
+        "wrote the SavedModel (layers %s, weights=%s, pooling=%s) to %s; TensorFlow Serving's model base path is %s",
+        ",".join(exported_layers(config)),
+        config.weights,
+        config.pooling,
+        path,
+        FLAGS.export_dir,
+    )
+
+
 def run() -> int:
     import numpy as np
 
@@ -226,6 +269,11 @@ def run() -> int:
     from tf_nst.errors import Interrupted, RunStopped
     from tf_nst.image_io import save_image
 
+    if FLAGS.export_dir is not None:
+        export(config_from_flags())
+        return 0
+    if FLAGS["export_version"].present:
+        raise UsageError("--export_version: only used with --export_dir")
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
     if FLAGS.save_every < 0 or FLAGS.log_every <= 0:

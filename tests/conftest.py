@@ -55,3 +55,13 @@ def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedP
         cwd=cwd or REPO,
         env=env,
     )
+
+
+def one_line_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> None:
+    """Assert the CLI exited with ``status`` and one ``tf_nst: error:`` line naming every fragment."""
+    assert result.returncode == status, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("tf_nst: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]

@@ -2,19 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import SHARED_IMAGES, run_cli
+from conftest import SHARED_IMAGES, one_line_error, run_cli
 from PIL import Image
 
 FAST = ["--max_size=48", "--steps=2"]
-
-
-def one_line_error(result, status: int, *fragments: str) -> None:
-    assert result.returncode == status, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("tf_nst: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
 
 
 def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
@@ -52,6 +43,9 @@ def test_help_documents_every_flag():
         "--seed",
         "--weights",
         "--pooling",
+        "--export_dir",
+        "--export_version",
+        "--[no]overwrite",  # absl's spelling of a boolean flag
     ):
         assert flag in result.stdout + result.stderr
 

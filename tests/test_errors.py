@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, run_cli
+from conftest import REPO, gradient_image, one_line_error, run_cli
 from PIL import Image
 
 import tf_nst
@@ -64,14 +64,14 @@ def test_bad_content_file(tmp_path, image_files, make, status, fragment):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     result = run_cli(f"--content={bad}", f"--style={image_files[1]}", f"--output={out_dir / 'o.png'}", "--steps=1")
-    assert_one_line_error(result, status, fragment)
+    one_line_error(result, status, fragment)
     assert os.listdir(out_dir) == []
 
 
 def test_bad_style_file(tmp_path, image_files):
     bad = write(tmp_path, "painting.png", b"\x89PNG\r\n\x1a\n garbage")
     result = run_cli(f"--content={image_files[0]}", f"--style={bad}", f"--output={tmp_path / 'o.png'}", "--steps=1")
-    assert_one_line_error(result, 1, "painting.png")
+    one_line_error(result, 1, "painting.png")
     assert not (tmp_path / "o.png").exists()
 
 
@@ -107,7 +107,7 @@ def test_bad_flag_is_a_usage_error(image_files, tmp_path, flag, fragment):
     content, style = image_files
     output = tmp_path / "out.png"
     result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
-    assert_one_line_error(result, 2, fragment)
+    one_line_error(result, 2, fragment)
     assert not output.exists()
 
 
@@ -125,7 +125,7 @@ def test_bad_output_is_refused_before_any_work(image_files, tmp_path, output, st
     (tmp_path / "a_directory").mkdir()
     before = sorted(os.listdir(tmp_path))
     result = run_cli(f"--content={image_files[0]}", f"--style={image_files[1]}", f"--output={tmp_path / output}")
-    assert_one_line_error(result, status, fragment)
+    one_line_error(result, status, fragment)
     assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "existing.png").read_bytes() == b"keep me"
 
 
@@ -153,7 +153,7 @@ def test_earlier_snapshots_are_not_replaced_silently(image_files, tmp_path):
         "--save_every=2",
         "--steps=2",
     )
-    assert_one_line_error(result, 2, "snapshots of an earlier run")
+    one_line_error(result, 2, "snapshots of an earlier run")
 
 
 def test_non_finite_loss_keeps_the_last_good_image(random_model):
@@ -174,7 +174,7 @@ def test_non_finite_loss_at_the_cli_saves_the_last_good_image(image_files, tmp_p
         "--max_size=48",
         "--steps=5",
     )
-    assert_one_line_error(result, 1, "NaN or infinite at step")
+    one_line_error(result, 1, "NaN or infinite at step")
     assert Image.open(output).size == (48, 32)
 
 
@@ -205,10 +205,3 @@ def test_sigkill_never_leaves_a_corrupt_output(image_files, tmp_path):
                 image.load()  # raises on a partial file
         for path in tmp_path.glob("out.0*.png"):
             path.unlink()
-
-
-def assert_one_line_error(result, status: int, fragment: str) -> None:
-    assert result.returncode == status, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("tf_nst: error: ") and fragment in lines[-1], result.stderr

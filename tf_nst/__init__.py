@@ -7,12 +7,14 @@ in TensorFlow 2 / Keras 3.
 
 Building blocks for your own TF code: ``build_feature_model`` (VGG-19, dict of feature maps), the pure
 losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, ``total_variation_loss``, and
-``StyleTransfer`` (the optimisation loop with a progress callback).
+``StyleTransfer`` (the optimisation loop with a progress callback). ``export_feature_extractor`` writes the
+feature model as a SavedModel for TensorFlow Serving.
 """
 
 from tf_nst.api import Stylizer, stylize, stylize_batch
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError, ImageError, TfNstError, WeightsError
+from tf_nst.errors import ConfigError, ExportError, ImageError, TfNstError, WeightsError
+from tf_nst.export import export_feature_extractor
 from tf_nst.features import CONV_LAYERS, build_feature_model
 from tf_nst.image_io import load_image, save_image
 from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
@@ -22,6 +24,7 @@ from tf_nst.weights import load_conv_weights
 __all__ = [
     "CONV_LAYERS",
     "ConfigError",
+    "ExportError",
     "ImageError",
     "Progress",
     "StyleTransfer",
@@ -31,6 +34,7 @@ __all__ = [
     "WeightsError",
     "build_feature_model",
     "content_loss",
+    "export_feature_extractor",
     "gram_matrix",
     "load_conv_weights",
     "load_image",

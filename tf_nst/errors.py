@@ -35,3 +35,7 @@ class Interrupted(RunStopped):
 
 class NumericalError(RunStopped):
     """A loss or gradient became NaN or infinite."""
+
+
+class ExportError(TfNstError):
+    """A SavedModel cannot be written (disk, permissions, or a failed trace)."""

@@ -26,7 +26,7 @@ class StyleTransferConfig:
     steps: int = 300  # Adam steps
     content_weight: float = 1.0  # alpha
     style_weight: float = 30.0  # beta
-    tv_weight: float = 0.0  # total-variation smoothness
+    tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference)
     learning_rate: float = 0.02  # Adam step size in [0, 1] pixel units
     content_layers: tuple[str, ...] = PAPER_CONTENT_LAYERS
     style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS

@@ -54,14 +54,15 @@ def _mean_square(tensor: tf.Tensor) -> float:
 
 
 def _features(model: keras.Model, image) -> dict[str, tf.Tensor]:
-    return {name: tf.cast(value, tf.float32) for name, value in model(image, training=False).items()}
+    """The model's feature maps in its compute precision (the losses widen half precision themselves)."""
+    return model(image, training=False)
 
 
 def compute_targets(model: keras.Model, content: tf.Tensor, style: tf.Tensor, config: StyleTransferConfig) -> Targets:
     """Content features of ``content`` and Gram matrices of ``style`` (both ``[1, H, W, 3]`` in [0, 1])."""
     content_features = _features(model, content)
     style_features = _features(model, style)
-    content_targets = {name: content_features[name] for name in config.content_layers}
+    content_targets = {name: tf.cast(content_features[name], tf.float32) for name in config.content_layers}
     grams = {name: losses.gram_matrix(style_features[name]) for name in config.style_layers}
     per_content_layer = 1.0 / len(config.content_layers)
     return Targets(

@@ -39,6 +39,7 @@ with native_stderr_silenced():
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.config import INITS, POOLINGS, StyleTransferConfig
+    from tf_nst.precision import PRECISIONS
 
 DEFAULTS = StyleTransferConfig()
 FLAGS = flags.FLAGS
@@ -61,6 +62,12 @@ flags.DEFINE_string(
     "weights", DEFAULTS.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path."
 )
 flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
+flags.DEFINE_enum(
+    "precision",
+    DEFAULTS.precision,
+    PRECISIONS,
+    "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
+)
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 
 
@@ -129,6 +136,7 @@ def run() -> None:
     from tf_nst.api import stylize
     from tf_nst.demo import demo_content, demo_style
     from tf_nst.image_io import save_image
+    from tf_nst.precision import resolve_precision
 
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
@@ -143,6 +151,9 @@ def run() -> None:
     logging.info(
         "stylizing at %d px, %d steps, weights=%s, on %s", config.max_size, config.steps, config.weights, DEVICE
     )
+    precision = resolve_precision(config.precision)
+    logging.info("precision %s (%s)", precision.precision, precision.reason)
+    config = config.replace(precision=precision.precision)
     progress = []
     result = stylize(content, style, config, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every)
     save_image(result, FLAGS.output)

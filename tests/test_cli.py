@@ -54,6 +54,7 @@ def test_help_documents_every_flag():
         "--seed",
         "--weights",
         "--pooling",
+        "--precision",
     ):
         assert flag in result.stdout + result.stderr
 
@@ -88,6 +89,7 @@ def test_bad_content_file_fails_with_one_line(tmp_path, image_files, make, fragm
         ("--max_size=10", "--max_size"),
         ("--init=zeros", "init"),
         ("--no_such_flag=1", "no_such_flag"),
+        ("--precision=int8", "precision"),
     ],
 )
 def test_bad_flags_are_usage_errors(image_files, tmp_path, flag, fragment):
@@ -96,6 +98,14 @@ def test_bad_flags_are_usage_errors(image_files, tmp_path, flag, fragment):
     result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
     one_line_error(result, 2, fragment)
     assert not output.exists()
+
+
+def test_precision_flag_is_used_and_logged(image_files, tmp_path):
+    content, style = image_files
+    output = tmp_path / "out.png"
+    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "precision float32 (as requested)" in result.stderr and output.exists()
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):

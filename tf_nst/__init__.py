@@ -16,6 +16,7 @@ from tf_nst.errors import ConfigError, ImageError, TfNstError, WeightsError
 from tf_nst.features import CONV_LAYERS, build_feature_model
 from tf_nst.image_io import load_image, save_image
 from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
+from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.transfer import Progress, StyleTransfer
 from tf_nst.weights import load_conv_weights
 
@@ -23,6 +24,7 @@ __all__ = [
     "CONV_LAYERS",
     "ConfigError",
     "ImageError",
+    "PrecisionChoice",
     "Progress",
     "StyleTransfer",
     "StyleTransferConfig",
@@ -33,6 +35,7 @@ __all__ = [
     "gram_matrix",
     "load_conv_weights",
     "load_image",
+    "resolve_precision",
     "save_image",
     "style_layer_loss",
     "style_loss",

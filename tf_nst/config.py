@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tf_nst.errors import ConfigError
 from tf_nst.features import MIN_SIDE, check_layer_names
+from tf_nst.precision import PRECISIONS
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 PAPER_CONTENT_LAYERS = ("block4_conv2",)
@@ -32,6 +33,7 @@ class StyleTransferConfig:
     seed: int = 0
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
+    precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
 
     def __post_init__(self) -> None:
         def require(ok: bool, flag: str, message: str) -> None:
@@ -57,6 +59,7 @@ class StyleTransferConfig:
             require(all(w >= 0 for w in self.style_layer_weights), "style_layer_weights", "must be >= 0")
         require(self.init in INITS, "init", f"'{self.init}' is not one of {', '.join(INITS)}")
         require(self.pooling in POOLINGS, "pooling", f"'{self.pooling}' is not one of {', '.join(POOLINGS)}")
+        require(self.precision in PRECISIONS, "precision", f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
 
     @property
     def layer_weights(self) -> dict[str, float]:

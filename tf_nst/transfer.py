@@ -17,6 +17,7 @@ import tensorflow as tf
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.features import build_feature_model
+from tf_nst.precision import resolve_precision
 from tf_nst.weights import load_conv_weights
 
 
@@ -126,12 +127,18 @@ class StyleTransfer:
     """Builds the feature model once; ``run`` stylizes a content image with a style image.
 
     >>> result = StyleTransfer(StyleTransferConfig(steps=100)).run(content, style)  # [1, H, W, 3] in [0, 1]
+
+    The model computes in ``config.precision`` (``auto``: see ``tf_nst.precision``); a ``model`` given instead
+    is used as it is.
     """
 
     def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None):
         self.config = config
         self.model = model or build_feature_model(
-            config.content_layers + config.style_layers, load_conv_weights(config.weights), config.pooling
+            config.content_layers + config.style_layers,
+            load_conv_weights(config.weights),
+            config.pooling,
+            resolve_precision(config.precision).dtype_policy,
         )
 
     def run(

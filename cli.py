@@ -68,6 +68,9 @@ flags.DEFINE_enum(
     PRECISIONS,
     "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
 )
+flags.DEFINE_integer(
+    "scales", DEFAULTS.scales, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px."
+)
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 
 
@@ -120,8 +123,10 @@ def check_output(output: str, inputs: list[str]) -> None:
 def log_progress(progress) -> None:
     remaining = (progress.steps - progress.step) / max(progress.steps_per_second, 1e-9)
     terms = " ".join(f"{name}={value:.4g}" for name, value in progress.losses.items())
+    scale = f"scale {progress.scale}/{progress.scales} {progress.size[0]}x{progress.size[1]}  " * (progress.scales > 1)
     logging.info(
-        "step %d/%d  %s  %.3f s/step  ETA %.0fs",
+        "%sstep %d/%d  %s  %.3f s/step  ETA %.0fs",
+        scale,
         progress.step,
         progress.steps,
         terms,
@@ -131,6 +136,8 @@ def log_progress(progress) -> None:
 
 
 def run() -> None:
+    import time
+
     import numpy as np
 
     from tf_nst.api import stylize
@@ -155,14 +162,16 @@ def run() -> None:
     logging.info("precision %s (%s)", precision.precision, precision.reason)
     config = config.replace(precision=precision.precision)
     progress = []
+    start = time.perf_counter()
     result = stylize(content, style, config, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every)
     save_image(result, FLAGS.output)
     last = progress[-1]
     logging.info(
-        "wrote %s in %.1fs (%.3f s/step); losses: %s",
+        "wrote %s in %.1fs (%.3f s/step at %dx%d); losses: %s",
         FLAGS.output,
-        last.elapsed,
+        time.perf_counter() - start,
         1.0 / last.steps_per_second,
+        *last.size,
         " ".join(f"{k}={v:.4g}" for k, v in last.losses.items()),
     )
 

@@ -55,6 +55,7 @@ def test_help_documents_every_flag():
         "--weights",
         "--pooling",
         "--precision",
+        "--scales",
     ):
         assert flag in result.stdout + result.stderr
 
@@ -90,6 +91,7 @@ def test_bad_content_file_fails_with_one_line(tmp_path, image_files, make, fragm
         ("--init=zeros", "init"),
         ("--no_such_flag=1", "no_such_flag"),
         ("--precision=int8", "precision"),
+        ("--scales=0", "--scales"),
     ],
 )
 def test_bad_flags_are_usage_errors(image_files, tmp_path, flag, fragment):
@@ -106,6 +108,18 @@ def test_precision_flag_is_used_and_logged(image_files, tmp_path):
     result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
     assert result.returncode == 0, result.stderr
     assert "precision float32 (as requested)" in result.stderr and output.exists()
+
+
+def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
+    content, style, output = tmp_path / "content.png", tmp_path / "style.png", tmp_path / "out.png"
+    Image.fromarray(gradient_image(64, 64, 1)).save(content)
+    Image.fromarray(gradient_image(64, 64, 2)).save(style)
+    result = run_cli(
+        f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "scale 1/2 32x32  step 2/2" in result.stderr and "scale 2/2 64x64  step 1/1" in result.stderr
+    assert Image.open(output).size == (64, 64)
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):

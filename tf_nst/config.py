@@ -34,6 +34,8 @@ class StyleTransferConfig:
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
     precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
+    scales: int = 1  # coarse-to-fine pyramid levels, each twice the size of the one before (see tf_nst.pyramid)
+    style_scale: float = 1.0  # multiplies the style image's size relative to the output's longest side
 
     def __post_init__(self) -> None:
         def require(ok: bool, flag: str, message: str) -> None:
@@ -60,6 +62,8 @@ class StyleTransferConfig:
         require(self.init in INITS, "init", f"'{self.init}' is not one of {', '.join(INITS)}")
         require(self.pooling in POOLINGS, "pooling", f"'{self.pooling}' is not one of {', '.join(POOLINGS)}")
         require(self.precision in PRECISIONS, "precision", f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
+        require(self.style_scale > 0, "style_scale", f"must be positive, got {self.style_scale}")
 
     @property
     def layer_weights(self) -> dict[str, float]:

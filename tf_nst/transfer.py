@@ -23,13 +23,17 @@ from tf_nst.weights import load_conv_weights
 
 @dataclass(frozen=True)
 class Progress:
-    """What the loop reports: ``step`` of ``steps`` done, float loss terms, speed and time so far."""
+    """What the loop reports: ``step`` of ``steps`` done, float loss terms, speed and time so far, the image's
+    ``size`` (width, height), and in a coarse-to-fine run which ``scale`` of ``scales`` (1-based) this is."""
 
     step: int
     steps: int
     losses: dict[str, float]
     steps_per_second: float
     elapsed: float
+    size: tuple[int, int] = (0, 0)
+    scale: int = 1
+    scales: int = 1
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -164,10 +168,12 @@ class StyleTransfer:
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
         optimizer.build([image])
         step = make_step(self.model, image, optimizer, targets, config)
+        size = (int(content.shape[2]), int(content.shape[1]))
         start = time.perf_counter()
         for done in range(1, config.steps + 1):
             terms = step()
             if callback is not None and (done % report_every == 0 or done == config.steps):
                 elapsed = time.perf_counter() - start
-                callback(Progress(done, config.steps, {k: float(v) for k, v in terms.items()}, done / elapsed, elapsed))
+                losses_now = {k: float(v) for k, v in terms.items()}
+                callback(Progress(done, config.steps, losses_now, done / elapsed, elapsed, size))
         return tf.convert_to_tensor(image)

@@ -71,6 +71,9 @@ flags.DEFINE_enum(
 flags.DEFINE_integer(
     "scales", DEFAULTS.scales, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px."
 )
+flags.DEFINE_integer(
+    "memory_limit_mb", DEFAULTS.memory_limit_mb, "Refuse runs estimated to need more memory (default: what is free)."
+)
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 
 
@@ -120,6 +123,20 @@ def check_output(output: str, inputs: list[str]) -> None:
         raise UsageError(f"--output={output}: is a directory")
 
 
+def log_plan(plan, scales: int) -> None:
+    """Say before the run what it will do: precision and why, the pyramid, the memory estimate."""
+    logging.info("precision %s (%s)", plan.precision.precision, plan.precision.reason)
+    if scales > 1:
+        levels = ", ".join(
+            f"{w}x{h} ({n} step{'s' * (n != 1)})" for (w, h), n in [(lv.size, lv.steps) for lv in plan.levels]
+        )
+        dropped = f" ({scales - len(plan.levels)} of {scales} scales left out: below about 256 px)"
+        logging.info("coarse to fine: %s%s", levels, dropped if len(plan.levels) < scales else "")
+    budget = plan.budget
+    limit = f" of {budget.limit / 2**30:.1f} GB {budget.source}" if budget.limit else ""
+    logging.info("estimated peak memory %.1f GB%s", plan.memory_bytes / 2**30, limit)
+
+
 def log_progress(progress) -> None:
     remaining = (progress.steps - progress.step) / max(progress.steps_per_second, 1e-9)
     terms = " ".join(f"{name}={value:.4g}" for name, value in progress.losses.items())
@@ -138,12 +155,9 @@ def log_progress(progress) -> None:
 def run() -> None:
     import time
 
-    import numpy as np
-
-    from tf_nst.api import stylize
+    from tf_nst.api import plan, stylize
     from tf_nst.demo import demo_content, demo_style
-    from tf_nst.image_io import save_image
-    from tf_nst.precision import resolve_precision
+    from tf_nst.image_io import as_pixels, save_image
 
     if (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
@@ -152,18 +166,23 @@ def run() -> None:
     check_output(FLAGS.output, inputs)
     if FLAGS.content is None:
         logging.info("no --content/--style: using the built-in demo images")
-        content, style = np.asarray(demo_content()), np.asarray(demo_style())
+        content, style = as_pixels(demo_content()), as_pixels(demo_style())
     else:
-        content, style = FLAGS.content, FLAGS.style
+        content, style = as_pixels(FLAGS.content, FLAGS.content), as_pixels(FLAGS.style, FLAGS.style)
     logging.info(
         "stylizing at %d px, %d steps, weights=%s, on %s", config.max_size, config.steps, config.weights, DEVICE
     )
-    precision = resolve_precision(config.precision)
-    logging.info("precision %s (%s)", precision.precision, precision.reason)
-    config = config.replace(precision=precision.precision)
+    the_plan = plan(content.shape[1::-1], style.shape[1::-1], config)
+    log_plan(the_plan, config.scales)
     progress = []
     start = time.perf_counter()
-    result = stylize(content, style, config, lambda p: (progress.append(p), log_progress(p)), FLAGS.log_every)
+    result = stylize(
+        content,
+        style,
+        config.replace(precision=the_plan.precision.precision),
+        lambda p: (progress.append(p), log_progress(p)),
+        FLAGS.log_every,
+    )
     save_image(result, FLAGS.output)
     last = progress[-1]
     logging.info(

@@ -56,6 +56,7 @@ def test_help_documents_every_flag():
         "--pooling",
         "--precision",
         "--scales",
+        "--memory_limit_mb",
     ):
         assert flag in result.stdout + result.stderr
 
@@ -92,6 +93,7 @@ def test_bad_content_file_fails_with_one_line(tmp_path, image_files, make, fragm
         ("--no_such_flag=1", "no_such_flag"),
         ("--precision=int8", "precision"),
         ("--scales=0", "--scales"),
+        ("--memory_limit_mb=0", "--memory_limit_mb"),
     ],
 )
 def test_bad_flags_are_usage_errors(image_files, tmp_path, flag, fragment):
@@ -118,8 +120,31 @@ def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
         f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
     )
     assert result.returncode == 0, result.stderr
+    assert "coarse to fine: 32x32 (2 steps), 64x64 (1 step)" in result.stderr
     assert "scale 1/2 32x32  step 2/2" in result.stderr and "scale 2/2 64x64  step 1/1" in result.stderr
     assert Image.open(output).size == (64, 64)
+
+
+def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tmp_path):
+    import tensorflow as tf
+
+    from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+    from tf_nst.memory import MB, peak_bytes
+
+    content, style = image_files  # 96x64 and 64x64
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    at_64 = peak_bytes((64, 43), (64, 64), PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS, "float32", device)
+    output = tmp_path / "out.png"
+    result = run_cli(
+        f"--content={content}",
+        f"--style={style}",
+        f"--output={output}",
+        "--max_size=128",
+        "--precision=float32",
+        f"--memory_limit_mb={at_64 // MB + 1}",
+    )
+    one_line_error(result, 2, "--max_size=128: needs about", "the largest --max_size that fits is")
+    assert not output.exists() and "step 1/" not in result.stderr
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):

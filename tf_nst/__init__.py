@@ -7,12 +7,13 @@ in TensorFlow 2 / Keras 3.
 
 Building blocks for your own TF code: ``build_feature_model`` (VGG-19, dict of feature maps), the pure
 losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, ``total_variation_loss``, and
-``StyleTransfer`` (the optimisation loop with a progress callback).
+``StyleTransfer`` (the optimisation loop with a progress callback). ``plan`` says what a run will do (precision
+and why, coarse-to-fine levels, estimated memory) before it starts.
 """
 
-from tf_nst.api import stylize
+from tf_nst.api import Plan, plan, stylize
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError, ImageError, TfNstError, WeightsError
+from tf_nst.errors import ConfigError, ImageError, InsufficientMemoryError, TfNstError, WeightsError
 from tf_nst.features import CONV_LAYERS, build_feature_model
 from tf_nst.image_io import load_image, save_image
 from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
@@ -24,6 +25,8 @@ __all__ = [
     "CONV_LAYERS",
     "ConfigError",
     "ImageError",
+    "InsufficientMemoryError",
+    "Plan",
     "PrecisionChoice",
     "Progress",
     "StyleTransfer",
@@ -35,6 +38,7 @@ __all__ = [
     "gram_matrix",
     "load_conv_weights",
     "load_image",
+    "plan",
     "resolve_precision",
     "save_image",
     "style_layer_loss",

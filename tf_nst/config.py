@@ -36,6 +36,7 @@ class StyleTransferConfig:
     precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
     scales: int = 1  # coarse-to-fine pyramid levels, each twice the size of the one before (see tf_nst.pyramid)
     style_scale: float = 1.0  # multiplies the style image's size relative to the output's longest side
+    memory_limit_mb: int | None = None  # refuse runs estimated to need more; None: what the machine has free
 
     def __post_init__(self) -> None:
         def require(ok: bool, flag: str, message: str) -> None:
@@ -64,6 +65,11 @@ class StyleTransferConfig:
         require(self.precision in PRECISIONS, "precision", f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
         require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
         require(self.style_scale > 0, "style_scale", f"must be positive, got {self.style_scale}")
+        require(
+            self.memory_limit_mb is None or self.memory_limit_mb > 0,
+            "memory_limit_mb",
+            f"must be positive, got {self.memory_limit_mb}",
+        )
 
     @property
     def layer_weights(self) -> dict[str, float]:

@@ -15,3 +15,7 @@ class ImageError(TfNstError):
 
 class WeightsError(TfNstError):
     """VGG-19 weights are missing, corrupt or of the wrong shape."""
+
+
+class InsufficientMemoryError(ConfigError):
+    """A run is estimated to need more memory than there is (a usage error: ask for less)."""

@@ -29,14 +29,14 @@ def _widen(tensor: tf.Tensor) -> tf.Tensor:
 def _self_product(flat: tf.Tensor) -> tuple[tf.Tensor, Callable]:
     """``F^T F`` of ``flat`` ``[B, P, C]``, computed in float32 for half precision: ``[B, C, C]``.
 
-    The gradient is one matmul, ``F (dG + dG^T)``; autodiff would run two (one per operand) and, through
-    einsum, transpose the [P, C] features too, costing more than the forward pass. Half-precision features
-    are widened in each pass rather than kept widened from forward to backward, which would double their memory.
+    The gradient is one matmul, ``F (dG + dG^T)``, in the features' own precision (the gradient flowing into
+    them has it anyway); autodiff would run two (one per operand) and, through einsum, transpose the [P, C]
+    features too, costing more than the forward pass. Half-precision features are widened inside the forward
+    pass only, not kept widened until the backward pass, which would double their memory.
     """
 
     def gradient(upstream: tf.Tensor) -> tf.Tensor:
-        product = tf.matmul(_widen(flat), upstream + tf.linalg.matrix_transpose(upstream))
-        return tf.cast(product, flat.dtype)
+        return tf.matmul(flat, tf.cast(upstream + tf.linalg.matrix_transpose(upstream), flat.dtype))
 
     wide = _widen(flat)
     return tf.matmul(wide, wide, transpose_a=True), gradient

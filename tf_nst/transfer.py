@@ -86,7 +86,8 @@ def loss_terms(
         [w * losses.content_loss(features[name], targets.content[name]) for name, w in targets.content_weights.items()]
     )[0]
     style = losses.style_loss(features, targets.grams, targets.style_weights)[0]
-    tv = losses.total_variation_loss(image)[0]
+    # the weights are fixed when the step is traced: a zero-weight term costs nothing (TV's slice gradients are slow)
+    tv = losses.total_variation_loss(image)[0] if config.tv_weight else tf.constant(0.0)
     terms = {
         "content": config.content_weight * content,
         "style": config.style_weight * style,

@@ -1,12 +1,11 @@
 """How much memory a run needs, estimated before it starts, and whether the machine has it.
 
 The estimate counts what one optimisation step holds at its peak: every VGG activation of the forward pass up
-to the deepest layer used (kept for the backward pass) in the compute precision, float32 copies of the loss
-layers when that precision is reduced, the backward pass's working set, and the image with its gradient and
-Adam state; plus the weights and the TensorFlow runtime. A factor measured on real runs covers the rest
-(allocator slack, oneDNN scratch space). Calibration (TF 2.21, Linux x86-64, peak RSS of one process per size,
-256-2048 px): the counted bytes times ``OVERHEAD`` plus ``RUNTIME_BYTES`` was within about 10% of the
-measurement, erring high at large sizes.
+to the deepest layer used (kept for the backward pass) in the compute precision, the backward pass's working
+set, and the image with its gradient and Adam state; plus the weights and the TensorFlow runtime; or, if
+larger, the style image's forward pass. A factor measured on real runs covers the rest (allocator slack,
+oneDNN scratch space). Calibration (TF 2.21, Linux x86-64, 2-core CPU; peak RSS of one process per run, a 4:3
+photo, float32 and bfloat16, 256 to 2048 px): the estimate was 3% to 14% above the measured peak.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from tf_nst.features import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS
 GB = 1 << 30
 MB = 1 << 20
 RUNTIME_BYTES = 700 * MB  # TensorFlow + Keras imported and the VGG-19 file loaded (all 16 conv layers)
-OVERHEAD = 1.15  # measured peak / counted bytes, largest at 512-2048 px
+OVERHEAD = 1.15  # (measured peak - runtime) / counted bytes was 1.0 to 1.13 at 512-2048 px
 SLACK_BYTES = 64 * MB  # what small runs hold beyond the counted bytes
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
 CHANNELS = {block: channels for block, _, channels in VGG19_BLOCKS}

@@ -46,6 +46,7 @@ with native_stderr_silenced():
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.config import COLOR_MODES, POOLINGS, StyleTransferConfig
     from tf_nst.errors import ImageError
+    from tf_nst.precision import PRECISIONS
 
 DEFAULTS = StyleTransferConfig()
 FLAGS = flags.FLAGS
@@ -88,6 +89,18 @@ flags.DEFINE_string(
     "weights", DEFAULTS.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path."
 )
 flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
+flags.DEFINE_enum(
+    "precision",
+    DEFAULTS.precision,
+    PRECISIONS,
+    "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
+)
+flags.DEFINE_integer(
+    "scales", DEFAULTS.scales, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px."
+)
+flags.DEFINE_integer(
+    "memory_limit_mb", DEFAULTS.memory_limit_mb, "Refuse runs estimated to need more memory (default: what is free)."
+)
 flags.DEFINE_integer(
     "max_input_pixels", DEFAULTS.max_input_pixels, "Refuse input images with more pixels than this (before decoding)."
 )
@@ -176,11 +189,33 @@ def batch_output(output_dir: str, content: str) -> str:
     return os.path.join(output_dir, stem + (extension if extension.lower() in (".jpg", ".jpeg", ".webp") else ".png"))
 
 
+def log_plan(plan, scales: int) -> None:
+    """Say before the run what it will do: precision and why, the pyramid, the memory estimate."""
+    logging.info("precision %s (%s)", plan.precision.precision, plan.precision.reason)
+    if scales > 1:
+        levels = ", ".join(
+            f"{w}x{h} ({n} step{'s' * (n != 1)})" for (w, h), n in [(lv.size, lv.steps) for lv in plan.levels]
+        )
+        dropped = f" ({scales - len(plan.levels)} of {scales} scales left out: below about 256 px)"
+        logging.info("coarse to fine: %s%s", levels, dropped if len(plan.levels) < scales else "")
+    budget = plan.budget
+    limit = f" of {budget.limit / 2**30:.1f} GB {budget.source}" if budget.limit else ""
+    logging.info("estimated peak memory %.1f GB%s", plan.memory_bytes / 2**30, limit)
+
+
 def log_progress(progress) -> None:
     remaining = (progress.steps - progress.step) / max(progress.steps_per_second, 1e-9)
     terms = " ".join(f"{name}={value:.4g}" for name, value in progress.losses.items())
-    seconds = 1.0 / max(progress.steps_per_second, 1e-9)
-    logging.info("step %d/%d  %s  %.3f s/step  ETA %.0fs", progress.step, progress.steps, terms, seconds, remaining)
+    scale = f"scale {progress.scale}/{progress.scales} {progress.size[0]}x{progress.size[1]}  " * (progress.scales > 1)
+    logging.info(
+        "%sstep %d/%d  %s  %.3f s/step  ETA %.0fs",
+        scale,
+        progress.step,
+        progress.steps,
+        terms,
+        1.0 / max(progress.steps_per_second, 1e-9),
+        remaining,
+    )
 
 
 class Recorders:
@@ -306,7 +341,7 @@ def run() -> int:
         config.seed,
         DEVICE,
     )
-    stylizer = Stylizer(styles, config)
+    stylizer = Stylizer(styles, config, on_plan=lambda p: log_plan(p, config.scales))
     recorders = Recorders(config)
     failures, done = [], 0
     signal.signal(signal.SIGTERM, stop_on_signal)

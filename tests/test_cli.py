@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import SHARED_IMAGES, one_line_error, run_cli
+from conftest import SHARED_IMAGES, gradient_image, one_line_error, run_cli
 from PIL import Image
 
 FAST = ["--max_size=48", "--steps=2"]
@@ -46,8 +46,61 @@ def test_help_documents_every_flag():
         "--export_dir",
         "--export_version",
         "--[no]overwrite",  # absl's spelling of a boolean flag
+        "--precision",
+        "--scales",
+        "--memory_limit_mb",
+        "--style_blend_weights",
+        "--style_scale",
+        "--preserve_colors",
+        "--save_every",
+        "--logdir",
+        "--trace",
+        "--max_input_pixels",
     ):
         assert flag in result.stdout + result.stderr
+
+
+def test_precision_flag_is_used_and_logged(image_files, tmp_path):
+    content, style = image_files
+    output = tmp_path / "out.png"
+    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "precision float32 (as requested)" in result.stderr and output.exists()
+
+
+def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
+    content, style, output = tmp_path / "content.png", tmp_path / "style.png", tmp_path / "out.png"
+    Image.fromarray(gradient_image(64, 64, 1)).save(content)
+    Image.fromarray(gradient_image(64, 64, 2)).save(style)
+    result = run_cli(
+        f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "coarse to fine: 32x32 (2 steps), 64x64 (1 step)" in result.stderr
+    assert "scale 1/2 32x32  step 2/2" in result.stderr and "scale 2/2 64x64  step 1/1" in result.stderr
+    assert Image.open(output).size == (64, 64)
+
+
+def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tmp_path):
+    import tensorflow as tf
+
+    from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+    from tf_nst.memory import MB, peak_bytes
+
+    content, style = image_files  # 96x64 and 64x64
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    at_64 = peak_bytes((64, 43), (64, 64), PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS, "float32", device)
+    output = tmp_path / "out.png"
+    result = run_cli(
+        f"--content={content}",
+        f"--style={style}",
+        f"--output={output}",
+        "--max_size=128",
+        "--precision=float32",
+        f"--memory_limit_mb={at_64 // MB + 1}",
+    )
+    one_line_error(result, 2, "--max_size=128: needs about", "the largest --max_size that fits is")
+    assert not output.exists() and "step 1/" not in result.stderr
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):

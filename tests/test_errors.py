@@ -97,6 +97,9 @@ BAD_FLAGS = [
     ("--init=zeros", "--init"),
     ("--save_every=-1", "--save_every"),
     ("--max_input_pixels=0", "--max_input_pixels"),
+    ("--precision=int8", "precision"),
+    ("--scales=0", "--scales"),
+    ("--memory_limit_mb=0", "--memory_limit_mb"),
     ("--no_such_flag=1", "no_such_flag"),
     ("stray_argument", "unexpected arguments"),
 ]

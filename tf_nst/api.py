@@ -1,13 +1,17 @@
-"""The one obvious call, ``tf_nst.stylize(content, style, ...)``, and its batch form ``stylize_batch``.
+"""The one obvious call, ``tf_nst.stylize(content, style, ...)``, its batch form ``stylize_batch``, and
+``plan``, what a run will do.
 
 This is where the artist's controls meet the optimisation: several styles and their blend, style scale,
-colour preservation and the start image. Pixels are float32 ``[1, H, W, 3]`` in [0, 1] throughout.
+colour preservation, the start image and the coarse-to-fine pyramid. Pixels are float32 ``[1, H, W, 3]`` in
+[0, 1] throughout.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -16,40 +20,42 @@ from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
 from tf_nst.features import MIN_SIDE
-from tf_nst.image_io import DEFAULT_MAX_PIXELS, read_image, resize, resized_size
+from tf_nst.image_io import ImageLike, as_pixels, fit, read_image, resize, resized_size
+from tf_nst.memory import MemoryBudget, check_fits, memory_budget, peak_bytes
+from tf_nst.precision import PrecisionChoice, resolve_precision
+from tf_nst.pyramid import Level, level_sizes, plan_levels
 from tf_nst.transfer import ProgressCallback, StyleTargets, StyleTransfer
 
-ImageLike = str | os.PathLike | np.ndarray | tf.Tensor
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do: its ``precision`` (with the reason), its pyramid ``levels`` (one without
+    ``scales``), and its estimated peak memory ``memory_bytes`` against the ``budget``."""
+
+    precision: PrecisionChoice
+    levels: tuple[Level, ...]
+    memory_bytes: int
+    budget: MemoryBudget
 
 
-def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """A path, or pixels ``[H, W, 3]`` / ``[1, H, W, 3]`` (uint8, or float in [0, 1]), as float32 ``[H, W, 3]``
-    in [0, 1] at their own size. Files over ``max_pixels`` are refused before decoding."""
-    if isinstance(image, (str, os.PathLike)):
-        return read_image(os.fspath(image), max_pixels)
-    pixels = np.asarray(image)
-    if pixels.ndim == 4 and pixels.shape[0] == 1:
-        pixels = pixels[0]
-    if pixels.ndim != 3 or pixels.shape[-1] != 3:
-        raise ImageError(f"{name}: expected pixels of shape [H, W, 3] or [1, H, W, 3], got {list(np.shape(image))}")
-    pixels = pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
-    return np.clip(pixels, 0.0, 1.0)
+def plan(content_size: tuple[int, int], style_size: tuple[int, int], config: StyleTransferConfig) -> Plan:
+    """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size.
 
+    Resolves ``config.precision`` for this machine and estimates the peak memory of the largest level.
+    Raises InsufficientMemoryError (a ConfigError) if that is over ``config.memory_limit_mb`` or, without it,
+    over what the machine has free; the message names the largest ``max_size`` that fits.
+    """
+    precision = resolve_precision(config.precision)
+    budget = memory_budget(config.memory_limit_mb, on_gpu=bool(tf.config.list_physical_devices("GPU")))
+    layers = config.content_layers + config.style_layers
 
-def as_image(image: ImageLike, max_size: int, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """``as_pixels``, resized so the longest side is ``max_size``: float32 ``[1, h, w, 3]``.
+    def estimate(side: int, precision: str = precision.precision) -> int:
+        size, style = level_sizes(content_size, style_size, side, config.style_scale)
+        return peak_bytes(size, style, layers, precision, budget.device)
 
-    Raises ImageError if the image, or the resized one, is smaller than the network's 32x32 minimum."""
-    pixels = as_pixels(image, name, max_pixels)
-    if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the 32x32 minimum")
-    pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
-    if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(
-            f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px after resizing is below the {MIN_SIDE}x{MIN_SIDE} "
-            "minimum (raise --max_size or --style_scale)"
-        )
-    return pixels[None]
+    in_bfloat16 = (lambda side: estimate(side, "bfloat16")) if precision.precision == "float32" else None
+    needed = check_fits(estimate, config.max_size, budget, precision.precision, in_bfloat16)
+    return Plan(precision, tuple(plan_levels(content_size, style_size, config)), needed, budget)
 
 
 def _style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
@@ -60,6 +66,11 @@ def _style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
 
 def _style_name(style: ImageLike, index: int) -> str:
     return os.fspath(style) if isinstance(style, (str, os.PathLike)) else f"style image {index + 1}"
+
+
+def _size(pixels: np.ndarray) -> tuple[int, int]:
+    """(width, height) of ``[H, W, 3]`` pixels."""
+    return int(pixels.shape[1]), int(pixels.shape[0])
 
 
 def start_image(content: np.ndarray, styles: Sequence[np.ndarray], config: StyleTransferConfig) -> np.ndarray | None:
@@ -73,8 +84,10 @@ def start_image(content: np.ndarray, styles: Sequence[np.ndarray], config: Style
 class Stylizer:
     """Stylizes content images with fixed style images, reusing the model, compiled steps and style targets.
 
-    ``styles``: one or several paths or pixel arrays, decoded once. Style targets are computed once per
-    output size (and per content image only with ``preserve_colors="histogram"``, which recolours the styles).
+    ``style``: one or several paths or pixel arrays, decoded once. ``config.precision`` is resolved for this
+    machine once (``precision`` says what was chosen and why). Style targets are computed once per level size
+    (and per content image only with ``preserve_colors="histogram"``, which recolours the styles).
+    ``on_plan`` is told each image's ``Plan`` before its run starts.
     """
 
     def __init__(
@@ -82,22 +95,29 @@ class Stylizer:
         style: ImageLike | Sequence[ImageLike],
         config: StyleTransferConfig | None = None,
         transfer: StyleTransfer | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
     ):
-        self.config = config or StyleTransferConfig()
+        config = config or StyleTransferConfig()
+        self.on_plan = on_plan
+        self.precision = resolve_precision(config.precision)
+        self.config = config.replace(precision=self.precision.precision)
         self.transfer = transfer or StyleTransfer(self.config)
         self.style_names = [_style_name(s, i) for i, s in enumerate(_style_list(style))]
         styles = zip(_style_list(style), self.style_names)
         self.styles = [as_pixels(s, name, self.config.max_input_pixels) for s, name in styles]
         self.config.blend_weights(len(self.styles))  # refuse a count mismatch before any work
-        self._targets: dict[tuple[int, int], StyleTargets] = {}
+        self._targets: dict[tuple, StyleTargets] = {}
+
+    def plan(self, content: np.ndarray) -> Plan:
+        """The plan for ``content`` pixels ``[H, W, 3]`` (memory estimated with the largest style image)."""
+        largest_style = max(self.styles, key=lambda s: s.shape[0] * s.shape[1])
+        return plan(_size(content), _size(largest_style), self.config)
 
     def styles_for(self, content: np.ndarray) -> list[np.ndarray]:
         """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W)."""
         side = max(1, round(self.config.style_scale * max(content.shape[1:3])))
         styles = []
         for name, style in zip(self.style_names, self.styles):
-            if min(style.shape[:2]) < MIN_SIDE:
-                raise ImageError(f"{name}: smaller than the {MIN_SIDE}x{MIN_SIDE} minimum")
             resized = resize(style, resized_size(style.shape[1], style.shape[0], side))
             if min(resized.shape[:2]) < MIN_SIDE:
                 raise ImageError(
@@ -109,23 +129,47 @@ class Stylizer:
             styles.append(resized[None])
         return styles
 
+    def _style_targets(self, content: np.ndarray, styles: list[np.ndarray]) -> StyleTargets:
+        key = (content.shape, tuple(s.shape for s in styles))
+        if self.config.preserve_colors == "histogram" or key not in self._targets:
+            self._targets[key] = self.transfer.style_targets(styles)
+        return self._targets[key]
+
     def __call__(
         self, content: ImageLike, callback: ProgressCallback | None = None, report_every: int = 10
     ) -> tf.Tensor:
-        """Stylize one content image; float32 ``[1, H, W, 3]`` in [0, 1], longest side ``config.max_size``."""
+        """Stylize one content image; float32 ``[1, H, W, 3]`` in [0, 1], longest side ``config.max_size``.
+
+        With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.pyramid``): each level starts from the
+        previous level's result, upsampled, and ``callback`` gets ``Progress`` with ``scale``/``scales`` set.
+        Raises InsufficientMemoryError before any work if the run would not fit in memory.
+        """
         config = self.config
         name = os.fspath(content) if isinstance(content, (str, os.PathLike)) else "content"
-        content_pixels = as_image(content, config.max_size, name, config.max_input_pixels)
-        styles = self.styles_for(content_pixels)
-        key = content_pixels.shape[1:3]
-        if config.preserve_colors == "histogram" or key not in self._targets:
-            self._targets[key] = self.transfer.style_targets(styles)
-        result = self.transfer.run(
-            content_pixels, self._targets[key], callback, report_every, start_image(content_pixels, styles, config)
-        )
+        pixels = as_pixels(content, name, config.max_input_pixels)
+        run_plan = self.plan(pixels)
+        if self.on_plan is not None:
+            self.on_plan(run_plan)
+        levels = run_plan.levels
+        image = None
+        for index, level in enumerate(levels, 1):
+            level_content = fit(pixels, max(level.size), name)
+            styles = self.styles_for(level_content)
+            if image is None:
+                start = start_image(level_content, styles, config)
+            else:
+                start = resize(image.numpy()[0], level.size)[None]
+
+            def report(progress, index=index):
+                callback(dataclasses.replace(progress, scale=index, scales=len(levels)))
+
+            targets = self._style_targets(level_content, styles)
+            image = self.transfer.run(
+                level_content, targets, report if callback else None, report_every, start, level.steps
+            )
         if config.preserve_colors == "luminance":
-            result = tf.constant(transfer_luminance(result.numpy(), content_pixels))
-        return result
+            image = tf.constant(transfer_luminance(image.numpy(), level_content))
+        return image
 
 
 def stylize(
@@ -138,10 +182,12 @@ def stylize(
 ) -> tf.Tensor:
     """Paint ``content`` in the style of ``style``; returns float32 ``[1, H, W, 3]`` in [0, 1].
 
-    ``content`` is a file path or pixels; ``style`` one or a list of them (blended by
-    ``config.style_blend_weights``). The output's longest side is ``config.max_size`` and keeps the content's
-    aspect ratio; each style image is resized to ``config.style_scale`` times that longest side.
-    ``overrides`` replace fields of ``config`` (e.g. ``steps=100``).
+    ``content`` is a file path or pixels (``[H, W, 3]`` or ``[1, H, W, 3]``, uint8 or float in [0, 1]);
+    ``style`` one or a list of them (blended by ``config.style_blend_weights``). The output's longest side is
+    ``config.max_size`` and keeps the content's aspect ratio; each style image is resized to
+    ``config.style_scale`` times that longest side. With ``config.scales`` > 1 it runs coarse to fine.
+    ``overrides`` replace fields of ``config`` (e.g. ``steps=100``). Raises InsufficientMemoryError before any
+    work if the run would not fit in memory (see ``plan``).
     """
     config = (config or StyleTransferConfig()).replace(**overrides)
     return Stylizer(style, config)(content, callback, report_every)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tf_nst.errors import ConfigError
 from tf_nst.features import MIN_SIDE, check_layer_names
+from tf_nst.precision import PRECISIONS
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 PAPER_CONTENT_LAYERS = ("block4_conv2",)
@@ -40,6 +41,9 @@ class StyleTransferConfig:
     max_input_pixels: int = 100_000_000  # larger input images are refused before decoding
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
+    precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
+    scales: int = 1  # coarse-to-fine pyramid levels, each twice the size of the one before (see tf_nst.pyramid)
+    memory_limit_mb: int | None = None  # refuse runs estimated to need more; None: what the machine has free
 
     def __post_init__(self) -> None:
         def require(ok: bool, flag: str, message: str) -> None:
@@ -96,6 +100,13 @@ class StyleTransferConfig:
             f"'{self.preserve_colors}' is not one of {', '.join(COLOR_MODES)}",
         )
         require(self.pooling in POOLINGS, "pooling", f"'{self.pooling}' is not one of {', '.join(POOLINGS)}")
+        require(self.precision in PRECISIONS, "precision", f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
+        require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
+        require(
+            self.memory_limit_mb is None or self.memory_limit_mb > 0,
+            "memory_limit_mb",
+            f"must be positive, got {self.memory_limit_mb}",
+        )
 
     @property
     def layer_weights(self) -> dict[str, float]:

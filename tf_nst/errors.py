@@ -39,3 +39,7 @@ class NumericalError(RunStopped):
 
 class ExportError(TfNstError):
     """A SavedModel cannot be written (disk, permissions, or a failed trace)."""
+
+
+class InsufficientMemoryError(ConfigError):
+    """A run is estimated to need more memory than there is (a usage error: ask for less)."""

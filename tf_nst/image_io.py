@@ -19,6 +19,7 @@ from tf_nst.features import MIN_SIDE
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 DEFAULT_MAX_PIXELS = 100_000_000
+ImageLike = str | os.PathLike | np.ndarray  # or anything np.asarray turns into pixels, e.g. a tf.Tensor
 
 
 def _to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -114,6 +115,32 @@ def load_image(path: str, max_size: int | None = None, max_pixels: int = DEFAULT
             f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum "
             "(use a larger image or --max_size)"
         )
+    return pixels[None]
+
+
+def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A path, or pixels ``[H, W, 3]`` / ``[1, H, W, 3]`` (uint8, or float in [0, 1]), as float32 ``[H, W, 3]``
+    in [0, 1] at the image's own size. Raises ImageError for a bad file or shape, a side below 32 px, or a file
+    of more than ``max_pixels`` pixels (refused before decoding)."""
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(os.fspath(image), max_pixels=max_pixels)[0]
+    pixels = np.asarray(image)
+    if pixels.ndim == 4 and pixels.shape[0] == 1:
+        pixels = pixels[0]
+    if pixels.ndim != 3 or pixels.shape[-1] != 3:
+        raise ImageError(f"{name}: expected pixels of shape [H, W, 3] or [1, H, W, 3], got {list(np.shape(image))}")
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the 32x32 minimum")
+    pixels = pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
+    return np.clip(pixels, 0.0, 1.0)
+
+
+def fit(pixels: np.ndarray, max_size: int, name: str = "image") -> np.ndarray:
+    """``pixels`` (float ``[H, W, 3]`` in [0, 1]) resized so the longest side is ``max_size``: float32
+    ``[1, h, w, 3]``. Raises ImageError if a side ends up below the network's 32 px minimum."""
+    pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is below the {MIN_SIDE}x{MIN_SIDE} minimum")
     return pixels[None]
 
 

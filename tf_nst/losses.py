@@ -14,7 +14,7 @@ Normalization, where it departs from the paper:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
@@ -25,12 +25,30 @@ def _widen(tensor: tf.Tensor) -> tf.Tensor:
     return tf.cast(tensor, tf.float32) if tensor.dtype in (tf.bfloat16, tf.float16) else tensor
 
 
+@tf.custom_gradient
+def _self_product(flat: tf.Tensor) -> tuple[tf.Tensor, Callable]:
+    """``F^T F`` of ``flat`` ``[B, P, C]``, computed in float32 for half precision: ``[B, C, C]``.
+
+    The gradient is one matmul, ``F (dG + dG^T)``, in the features' own precision (the gradient flowing into
+    them has it anyway); autodiff would run two (one per operand) and, through einsum, transpose the [P, C]
+    features too, costing more than the forward pass. Half-precision features are widened inside the forward
+    pass only, not kept widened until the backward pass, which would double their memory.
+    """
+
+    def gradient(upstream: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(flat, tf.cast(upstream + tf.linalg.matrix_transpose(upstream), flat.dtype))
+
+    wide = _widen(flat)
+    return tf.matmul(wide, wide, transpose_a=True), gradient
+
+
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     """Channel correlations of ``features`` ``[B, H, W, C]``: ``[B, C, C]``, divided by H*W."""
-    features = _widen(features)
+    features = tf.convert_to_tensor(features)
     shape = tf.shape(features)
-    positions = tf.cast(shape[1] * shape[2], features.dtype)
-    return tf.einsum("bijc,bijd->bcd", features, features) / positions
+    positions = shape[1] * shape[2]
+    gram = _self_product(tf.reshape(features, [shape[0], positions, shape[3]]))
+    return gram / tf.cast(positions, gram.dtype)
 
 
 def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:

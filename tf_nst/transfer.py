@@ -21,13 +21,15 @@ from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import build_feature_model
+from tf_nst.precision import resolve_precision
 from tf_nst.weights import load_conv_weights
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What the loop reports after ``step`` of ``steps``: float loss terms, speed, time so far, and the
-    current pixels ``image`` (float32 ``[1, H, W, 3]`` in [0, 1])."""
+    """What the loop reports after ``step`` of ``steps``: float loss terms, speed, time so far, the current
+    pixels ``image`` (float32 ``[1, H, W, 3]`` in [0, 1]), the image's ``size`` (width, height), and in a
+    coarse-to-fine run which ``scale`` of ``scales`` (1-based) this is."""
 
     step: int
     steps: int
@@ -35,6 +37,9 @@ class Progress:
     steps_per_second: float
     elapsed: float
     image: tf.Tensor
+    size: tuple[int, int] = (0, 0)
+    scale: int = 1
+    scales: int = 1
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -58,7 +63,8 @@ def _mean_square(tensor: tf.Tensor) -> float:
 
 
 def _features(model: keras.Model, image) -> dict[str, tf.Tensor]:
-    return {name: tf.cast(value, tf.float32) for name, value in model(image, training=False).items()}
+    """The model's feature maps in its compute precision (the losses widen half precision themselves)."""
+    return model(image, training=False)
 
 
 def style_targets(
@@ -73,13 +79,41 @@ def style_targets(
     return StyleTargets(grams, {name: w / _mean_square(grams[name]) for name, w in config.layer_weights.items()})
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Everything ``loss_terms`` compares against: content features ``{layer: [1, h, w, C]}`` (float32) with
+    their scale-free weights, and the style's blended Grams with theirs (see ``StyleTargets``)."""
+
+    content: dict[str, tf.Tensor]
+    content_weights: dict[str, float]
+    grams: dict[str, tf.Tensor]
+    style_weights: dict[str, float]
+
+
+def compute_targets(
+    model: keras.Model, content: tf.Tensor, style: tf.Tensor | StyleTargets, config: StyleTransferConfig
+) -> Targets:
+    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``)."""
+    if not isinstance(style, StyleTargets):
+        style = style_targets(model, [style], [1.0], config)
+    features = _features(model, content)
+    content_features = {name: tf.cast(features[name], tf.float32) for name in config.content_layers}
+    per_layer = 1.0 / len(config.content_layers)
+    return Targets(
+        content=content_features,
+        content_weights={name: per_layer / _mean_square(t) for name, t in content_features.items()},
+        grams=style.grams,
+        style_weights=style.weights,
+    )
+
+
 class _Session:
     """Everything one compiled step needs for images of one shape, as variables it can reassign."""
 
     def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
         probe = _features(model, tf.zeros(shape))
         self.image = tf.Variable(tf.zeros(shape), name="image")
-        self.content = {n: tf.Variable(tf.zeros_like(probe[n]), name=n) for n in config.content_layers}
+        self.content = {n: tf.Variable(tf.zeros(probe[n].shape), name=n) for n in config.content_layers}
         self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
         channels = {n: probe[n].shape[-1] for n in config.style_layers}
         self.grams = {n: tf.Variable(tf.zeros([1, c, c]), name=f"{n}_gram") for n, c in channels.items()}
@@ -89,15 +123,15 @@ class _Session:
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
         self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
 
-    def reset(self, start: tf.Tensor, content_features: Mapping[str, tf.Tensor], targets: StyleTargets) -> None:
+    def reset(self, start: tf.Tensor, targets: Targets) -> None:
         """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
         self.image.assign(start)
         for name, variable in self.content.items():
-            variable.assign(content_features[name])
-            self.content_weights[name].assign(1.0 / len(self.content) / _mean_square(content_features[name]))
+            variable.assign(targets.content[name])
+            self.content_weights[name].assign(targets.content_weights[name])
         for name, variable in self.grams.items():
             variable.assign(targets.grams[name])
-            self.style_weights[name].assign(targets.weights[name])
+            self.style_weights[name].assign(targets.style_weights[name])
         for variable in self.optimizer.variables:
             if variable.name != "learning_rate":
                 variable.assign(tf.zeros_like(variable))
@@ -115,7 +149,8 @@ def loss_terms(
         [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
     )[0]
     style = losses.style_loss(features, targets.grams, targets.style_weights)[0]
-    tv = losses.total_variation_loss(image)[0]
+    # the weights are fixed when the step is traced: a zero-weight term costs nothing (TV's slice gradients are slow)
+    tv = losses.total_variation_loss(image)[0] if config.tv_weight else tf.constant(0.0)
     terms = {
         "content": config.content_weight * content,
         "style": config.style_weight * style,
@@ -131,7 +166,7 @@ def make_step(
     optimizer: keras.optimizers.Optimizer,
     targets,
     config: StyleTransferConfig,
-    health: tf.Variable,
+    health: tf.Variable | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
     """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
 
@@ -140,6 +175,7 @@ def make_step(
     started from, so ``image`` always holds the last good image. The step closes over everything it touches,
     so it traces once for the image's shape.
     """
+    health = tf.Variable([0, 0], dtype=tf.int32, name="health") if health is None else health
 
     @tf.function
     def step() -> dict[str, tf.Tensor]:
@@ -176,12 +212,18 @@ class StyleTransfer:
     """Builds the feature model once; ``run`` stylizes content images with style images or targets.
 
     >>> result = StyleTransfer(StyleTransferConfig(steps=100)).run(content, style)  # [1, H, W, 3] in [0, 1]
+
+    The model computes in ``config.precision`` (``auto``: see ``tf_nst.precision``); a ``model`` given instead
+    is used as it is.
     """
 
     def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None):
         self.config = config
         self.model = model or build_feature_model(
-            config.content_layers + config.style_layers, load_conv_weights(config.weights), config.pooling
+            config.content_layers + config.style_layers,
+            load_conv_weights(config.weights),
+            config.pooling,
+            resolve_precision(config.precision).dtype_policy,
         )
         self._sessions: dict[tuple[int, ...], _Session] = {}
 
@@ -204,13 +246,15 @@ class StyleTransfer:
         callback: ProgressCallback | None = None,
         report_every: int = 10,
         init_image: tf.Tensor | np.ndarray | None = None,
+        steps: int | None = None,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
         ``content`` is float32 ``[1, H, W, 3]`` in [0, 1] (H, W >= 32) at the output size; ``style`` is one or
         several style images already resized as wanted, or ``StyleTargets`` from ``style_targets``. The
         result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every`` steps and
-        after the last one. ``init_image`` (``content``'s shape) overrides ``config.init``.
+        after the last one. ``init_image`` (``content``'s shape) overrides ``config.init``, and ``steps``
+        ``config.steps``.
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
         the latest good image.
@@ -219,13 +263,17 @@ class StyleTransfer:
         content = tf.convert_to_tensor(content, tf.float32)
         targets = style if isinstance(style, StyleTargets) else self.style_targets(style)
         start_pixels = initial_image(content, config.init, config.seed) if init_image is None else init_image
+        steps = config.steps if steps is None else steps
+        size = (int(content.shape[2]), int(content.shape[1]))
         session = self.session(tuple(content.shape))
-        session.reset(tf.convert_to_tensor(start_pixels, tf.float32), _features(self.model, content), targets)
+        session.reset(
+            tf.convert_to_tensor(start_pixels, tf.float32), compute_targets(self.model, content, targets, config)
+        )
         start, done = time.perf_counter(), 0
         try:
-            for done in range(1, config.steps + 1):
+            for done in range(1, steps + 1):
                 terms = session.step()
-                last = done == config.steps
+                last = done == steps
                 if done % report_every and not last:
                     continue
                 first_bad = int(terms["first_bad_step"])
@@ -239,7 +287,8 @@ class StyleTransfer:
                 if callback is not None:
                     elapsed = time.perf_counter() - start
                     values = {k: float(v) for k, v in terms.items() if k != "first_bad_step"}
-                    callback(Progress(done, config.steps, values, done / elapsed, elapsed, session.image.read_value()))
+                    image = session.image.read_value()
+                    callback(Progress(done, steps, values, done / elapsed, elapsed, image, size))
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted after step {done}", max(done - 1, 0), session.image.read_value()) from None
         return session.image.read_value()

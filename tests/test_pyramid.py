@@ -1,0 +1,89 @@
+"""Coarse-to-fine: the pyramid's sizes and steps, and a run that starts each level from the previous result."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import gradient_image
+
+import tf_nst
+from tf_nst.image_io import resize
+from tf_nst.pyramid import Level, level_steps, plan_levels, pyramid_sizes
+from tf_nst.transfer import StyleTransfer
+
+
+@pytest.mark.parametrize(
+    "max_size, scales, sizes",
+    [
+        (2048, 4, [256, 512, 1024, 2048]),
+        (2048, 6, [256, 512, 1024, 2048]),  # nothing far below 256 px
+        (2048, 2, [1024, 2048]),
+        (1000, 3, [250, 500, 1000]),
+        (512, 1, [512]),
+        (512, 3, [256, 512]),
+        (300, 2, [150, 300]),  # two scales always make two levels
+        (64, 3, [32, 64]),
+    ],
+)
+def test_sizes_double_up_to_exactly_max_size(max_size, scales, sizes):
+    assert pyramid_sizes(max_size, scales) == sizes
+
+
+def test_steps_halve_from_level_to_level():
+    assert level_steps(300, 4) == [300, 150, 75, 38]
+    assert level_steps(300, 1) == [300]
+    assert level_steps(2, 3) == [2, 1, 1]
+
+
+def test_levels_resize_content_and_style_per_level():
+    config = tf_nst.StyleTransferConfig(max_size=512, scales=2, steps=10, style_scale=0.5)
+    levels = plan_levels((1024, 768), (1000, 800), config)
+    assert levels == [Level((256, 192), (128, 102), 10), Level((512, 384), (256, 205), 5)]
+
+
+def test_levels_too_narrow_for_the_network_are_left_out():
+    config = tf_nst.StyleTransferConfig(max_size=64, scales=2)
+    assert [level.size for level in plan_levels((96, 48), (64, 64), config)] == [(64, 32)]
+
+
+class Recorder(StyleTransfer):
+    """StyleTransfer that records each level's start image, result and steps."""
+
+    def run(self, content, style, callback=None, report_every=10, init_image=None, steps=None):
+        result = super().run(content, style, callback, report_every, init_image, steps)
+        self.calls.append((init_image, result, steps))
+        return result
+
+
+def test_each_level_starts_from_the_previous_result(random_model):
+    content = gradient_image(96, 80, 1).astype(np.float32) / 255
+    style = gradient_image(64, 64, 2).astype(np.float32) / 255
+    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=3, learning_rate=0.1)
+    recorder = Recorder(config, random_model)
+    recorder.calls = []
+    reports = []
+    stylizer = tf_nst.Stylizer(style, config, transfer=recorder)
+    assert [(level.size, level.steps) for level in stylizer.plan(content).levels] == [((48, 40), 3), ((96, 80), 2)]
+    result = stylizer(content, reports.append, report_every=1)
+
+    assert result.shape == (1, 80, 96, 3)
+    (first_start, first_result, first_steps), (second_start, second_result, second_steps) = recorder.calls
+    assert first_start is None and (first_steps, second_steps) == (3, 2)
+    np.testing.assert_allclose(second_start, resize(first_result.numpy()[0], (96, 80))[None])
+    np.testing.assert_array_equal(second_result.numpy(), result.numpy())
+    assert [(p.scale, p.scales, p.size, p.step) for p in reports] == [
+        (1, 2, (48, 40), 1),
+        (1, 2, (48, 40), 2),
+        (1, 2, (48, 40), 3),
+        (2, 2, (96, 80), 1),
+        (2, 2, (96, 80), 2),
+    ]
+    assert reports[0].losses["content"] == 0.0 < reports[3].losses["content"]  # level 2 did not restart at content
+
+
+def test_stylize_with_scales_returns_the_full_size():
+    content = gradient_image(96, 80, 1)
+    style = gradient_image(64, 64, 2)
+    reports = []
+    result = tf_nst.stylize(content, style, steps=2, max_size=96, scales=2, callback=reports.append)
+    assert result.shape == (1, 80, 96, 3) and result.dtype == tf.float32
+    assert {(p.scale, p.size) for p in reports} == {(1, (48, 40)), (2, (96, 80))}

@@ -91,3 +91,9 @@ def test_gram_gradient_matches_autodiff_of_the_plain_product(dtype):
     np.testing.assert_allclose(
         tf.cast(grads[0], tf.float32).numpy(), tf.cast(grads[1], tf.float32).numpy(), rtol=tolerance, atol=tolerance
     )
+
+
+def test_total_variation_matches_the_explicit_formula():
+    images = np.random.default_rng(6).uniform(size=[2, 5, 7, 3]).astype(np.float32)
+    expected = np.abs(np.diff(images, axis=1)).mean((1, 2, 3)) + np.abs(np.diff(images, axis=2)).mean((1, 2, 3))
+    np.testing.assert_allclose(losses.total_variation_loss(images).numpy(), expected, rtol=1e-5)

@@ -111,7 +111,7 @@ class Stylizer:
     def plan(self, content: np.ndarray) -> Plan:
         """The plan for ``content`` pixels ``[H, W, 3]`` (memory estimated with the largest style image)."""
         largest_style = max(self.styles, key=lambda s: s.shape[0] * s.shape[1])
-        return plan(_size(content), _size(largest_style), self.config)
+        return dataclasses.replace(plan(_size(content), _size(largest_style), self.config), precision=self.precision)
 
     def styles_for(self, content: np.ndarray) -> list[np.ndarray]:
         """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W)."""

@@ -6,8 +6,8 @@ import tensorflow as tf
 from conftest import gradient_image
 
 import tf_nst
-from tf_nst.image_io import resize
-from tf_nst.pyramid import Level, level_steps, plan_levels, pyramid_sizes
+from tf_nst.image_io import fit
+from tf_nst.pyramid import Level, level_steps, plan_levels, pyramid_sizes, upsample_with_detail
 from tf_nst.transfer import StyleTransfer
 
 
@@ -68,7 +68,8 @@ def test_each_level_starts_from_the_previous_result(random_model):
     assert result.shape == (1, 80, 96, 3)
     (first_start, first_result, first_steps), (second_start, second_result, second_steps) = recorder.calls
     assert first_start is None and (first_steps, second_steps) == (3, 2)
-    np.testing.assert_allclose(second_start, resize(first_result.numpy()[0], (96, 80))[None])
+    expected = upsample_with_detail(first_result.numpy()[0], fit(content, 48)[0], fit(content, 96)[0])
+    np.testing.assert_allclose(second_start, expected[None])
     np.testing.assert_array_equal(second_result.numpy(), result.numpy())
     assert [(p.scale, p.scales, p.size, p.step) for p in reports] == [
         (1, 2, (48, 40), 1),
@@ -78,6 +79,14 @@ def test_each_level_starts_from_the_previous_result(random_model):
         (2, 2, (96, 80), 2),
     ]
     assert reports[0].losses["content"] == 0.0 < reports[3].losses["content"]  # level 2 did not restart at content
+
+
+def test_upsampling_adds_back_the_detail_the_coarse_level_missed():
+    content = gradient_image(96, 80, 3).astype(np.float32) / 255
+    coarse = fit(content, 48)[0]
+    np.testing.assert_allclose(upsample_with_detail(coarse, coarse, content), content, atol=1e-6)
+    shifted = upsample_with_detail(np.clip(coarse + 0.1, 0, 1), coarse, content)
+    assert shifted.shape == content.shape and abs(np.median(shifted - content) - 0.1) < 0.02  # the coarse change
 
 
 def test_stylize_with_scales_returns_the_full_size():

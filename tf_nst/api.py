@@ -23,7 +23,7 @@ from tf_nst.features import MIN_SIDE
 from tf_nst.image_io import ImageLike, as_pixels, fit, read_image, resize, resized_size
 from tf_nst.memory import MemoryBudget, check_fits, memory_budget, peak_bytes
 from tf_nst.precision import PrecisionChoice, resolve_precision
-from tf_nst.pyramid import Level, level_sizes, plan_levels
+from tf_nst.pyramid import Level, level_sizes, plan_levels, upsample_with_detail
 from tf_nst.transfer import ProgressCallback, StyleTargets, StyleTransfer
 
 
@@ -141,7 +141,8 @@ class Stylizer:
         """Stylize one content image; float32 ``[1, H, W, 3]`` in [0, 1], longest side ``config.max_size``.
 
         With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.pyramid``): each level starts from the
-        previous level's result, upsampled, and ``callback`` gets ``Progress`` with ``scale``/``scales`` set.
+        previous level's result, upsampled with the content's finer detail added back, and ``callback`` gets
+        ``Progress`` with ``scale``/``scales`` set.
         Raises InsufficientMemoryError before any work if the run would not fit in memory.
         """
         config = self.config
@@ -151,14 +152,15 @@ class Stylizer:
         if self.on_plan is not None:
             self.on_plan(run_plan)
         levels = run_plan.levels
-        image = None
+        image = previous_content = None
         for index, level in enumerate(levels, 1):
             level_content = fit(pixels, max(level.size), name)
             styles = self.styles_for(level_content)
             if image is None:
                 start = start_image(level_content, styles, config)
             else:
-                start = resize(image.numpy()[0], level.size)[None]
+                start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
+            previous_content = level_content
 
             def report(progress, index=index):
                 callback(dataclasses.replace(progress, scale=index, scales=len(levels)))

@@ -118,7 +118,7 @@ class _Session:
         channels = {n: probe[n].shape[-1] for n in config.style_layers}
         self.grams = {n: tf.Variable(tf.zeros([1, c, c]), name=f"{n}_gram") for n, c in channels.items()}
         self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
-        self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
+        self.optimizer = make_optimizer(model, config.learning_rate)
         self.optimizer.build([self.image])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
         self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
@@ -133,7 +133,9 @@ class _Session:
             variable.assign(targets.grams[name])
             self.style_weights[name].assign(targets.style_weights[name])
         for variable in self.optimizer.variables:
-            if variable.name != "learning_rate":
+            if variable.name == "dynamic_scale":
+                variable.assign(self.optimizer.initial_scale)
+            elif variable.name != "learning_rate":
                 variable.assign(tf.zeros_like(variable))
         self.health.assign([0, 0])
 
@@ -173,15 +175,19 @@ def make_step(
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
     ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
     started from, so ``image`` always holds the last good image. The step closes over everything it touches,
-    so it traces once for the image's shape.
+    so it traces once for the image's shape. A loss-scaling ``optimizer`` (see ``make_optimizer``) gets the
+    scaled loss's gradient, which it unscales.
     """
     health = tf.Variable([0, 0], dtype=tf.int32, name="health") if health is None else health
+
+    scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
     @tf.function
     def step() -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             terms = loss_terms(_features(model, image), image, targets, config)
-        gradient = tape.gradient(terms["total"], image)
+            scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
+        gradient = tape.gradient(scaled, image)
         before = tf.identity(image)
 
         def update() -> tf.Tensor:
@@ -189,7 +195,9 @@ def make_step(
             image.assign(tf.clip_by_value(image, 0.0, 1.0))
             return tf.reduce_all(tf.math.is_finite(image))
 
-        finite = tf.math.is_finite(terms["total"]) & tf.reduce_all(tf.math.is_finite(gradient))
+        finite = tf.math.is_finite(terms["total"])
+        if not scales_loss:  # a loss-scaling optimizer skips overflowing gradients and lowers its scale itself
+            finite = finite & tf.reduce_all(tf.math.is_finite(gradient))
         good = tf.cond(finite, update, lambda: tf.constant(False))
         image.assign(tf.where(good, image, before))
         taken = health[0] + 1
@@ -199,6 +207,15 @@ def make_step(
         return terms
 
     return step
+
+
+def make_optimizer(model: keras.Model, learning_rate: float) -> keras.optimizers.Optimizer:
+    """Adam for the image; with dynamic loss scaling when ``model`` computes in float16, whose narrow range
+    would flush the small gradients of the scale-free losses to zero."""
+    adam = keras.optimizers.Adam(learning_rate=learning_rate)
+    if any(layer.compute_dtype == "float16" for layer in model.layers):
+        return keras.optimizers.LossScaleOptimizer(adam)
+    return adam
 
 
 def initial_image(content: tf.Tensor, init: str, seed: int) -> tf.Tensor:

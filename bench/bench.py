@@ -103,7 +103,8 @@ def conv_peak(repeats: int) -> dict:
 
 
 def naive_loop(content, style, config, steps: int):
-    """The TensorFlow-tutorial way, kept plain on purpose: float32 Keras VGG-19, einsum Grams, autodiff."""
+    """The TensorFlow-tutorial way, kept plain on purpose: float32 Keras VGG-19, einsum Grams, autodiff; the
+    objective is tf_nst's (same layers, weights and per-layer normalisation), so the losses compare."""
     import keras
     import tensorflow as tf
 
@@ -148,6 +149,10 @@ def naive_loop(content, style, config, steps: int):
                 [tf.reduce_mean((x - t) ** 2) / n for x, t, n in zip(content_out, content_targets, content_norms)]
             ) / len(content_out)
             loss = config.content_weight * content_loss + config.style_weight * style_loss
+            if config.tv_weight:  # tf_nst's total variation: mean absolute neighbour difference, both ways
+                dy = tf.reduce_mean(tf.abs(image[:, 1:] - image[:, :-1]))
+                dx = tf.reduce_mean(tf.abs(image[:, :, 1:] - image[:, :, :-1]))
+                loss += config.tv_weight * (dx + dy)
         optimizer.apply_gradients([(tape.gradient(loss, image), image)])
         image.assign(tf.clip_by_value(image, 0.0, 1.0))
         return loss

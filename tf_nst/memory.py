@@ -5,7 +5,7 @@ to the deepest layer used (kept for the backward pass) in the compute precision,
 set, and the image with its gradient and Adam state; plus the weights and the TensorFlow runtime; or, if
 larger, the style image's forward pass. A factor measured on real runs covers the rest (allocator slack,
 oneDNN scratch space). Calibration (TF 2.21, Linux x86-64, 2-core CPU; peak RSS of one process per run, a 4:3
-photo, float32 and bfloat16, 256 to 2048 px): the estimate was 3% to 14% above the measured peak.
+photo, float32 and bfloat16, 256 to 2048 px): the estimate was 2% to 14% above the measured peak.
 """
 
 from __future__ import annotations

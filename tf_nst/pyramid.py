@@ -7,10 +7,12 @@ half-size one, so ``scales`` is an upper bound: at 2048 px, ``scales=4`` gives 2
 
 Steps halve from level to level: the coarsest level gets ``steps`` (it arranges the style from the content
 image); each finer level starts from the upsampled result, with the content's finer detail added back, and
-refines it in half as many steps. A level has 4x
-the pixels of the one before and about 4x its cost per step, so each level costs about twice the one before and
-the whole pyramid about twice its last level. With 4 levels and 300 steps: 300 steps at 1/8 of the size, 150 at
-1/4, 75 at 1/2 and 38 at full size, about 4x less work than 300 steps at full size.
+refines it in half as many steps. A level has 4x the pixels of the one before and about 4x its cost per step, so
+each level costs about twice the one before and the whole pyramid about twice its last level. With 4 levels and
+300 steps: 300 steps at 1/8 of the size, 150 at 1/4, 75 at 1/2 and 38 at full size, about 4x less work than 300
+steps at full size. It is for large outputs, where VGG sees a small window of the image: the coarse levels lay
+out the style's larger structures. At the final size it does not reach a lower loss sooner than a single-scale
+run (see bench/README.md).
 
 The style image is resized per level to ``style_scale`` times the level's longest side, and the style targets
 are recomputed per level. One feature model serves every level (its step traces once per level's shape). The

@@ -226,3 +226,15 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
     assert lines[-1].startswith("tf_nst: error: interrupted after step") and "saved the latest image" in lines[-1]
     assert "Traceback" not in rest
     assert Image.open(output).size == (64, 43)
+
+
+def test_a_batch_of_same_size_photos_reuses_one_trace_and_one_set_of_style_targets(stylizer_for):
+    stylizer = stylizer_for(RED, steps=2)
+    computed = []
+    original = stylizer.transfer.style_targets
+    stylizer.transfer.style_targets = lambda styles: computed.append(1) or original(styles)
+    first = stylizer(CONTENT)
+    second = stylizer(CONTENT[::-1])
+    assert not np.allclose(first.numpy(), second.numpy())
+    assert len(computed) == 1
+    assert stylizer.transfer.session(tuple(first.shape)).step.experimental_get_tracing_count() == 1

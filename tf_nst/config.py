@@ -50,6 +50,10 @@ class StyleTransferConfig:
             if not ok:
                 raise ConfigError(f"--{flag}: {message}")
 
+        def require_weights(weights: tuple[float, ...], flag: str) -> None:
+            require(all(math.isfinite(w) and w >= 0 for w in weights), flag, "must be finite numbers >= 0")
+            require(sum(weights) > 0, flag, "must not all be 0")
+
         require(self.max_size >= MIN_SIDE, "max_size", f"must be at least {MIN_SIDE}, got {self.max_size}")
         require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
         for name in ("content_weight", "style_weight", "tv_weight"):
@@ -71,12 +75,7 @@ class StyleTransferConfig:
                 "style_layer_weights",
                 f"{len(self.style_layer_weights)} weights for {len(self.style_layers)} style layers",
             )
-            require(
-                all(math.isfinite(w) and w >= 0 for w in self.style_layer_weights),
-                "style_layer_weights",
-                "must be finite numbers >= 0",
-            )
-            require(sum(self.style_layer_weights) > 0, "style_layer_weights", "must not all be 0")
+            require_weights(self.style_layer_weights, "style_layer_weights")
         require(
             self.init in INITS or os.path.isfile(self.init),
             "init",
@@ -88,12 +87,7 @@ class StyleTransferConfig:
             f"must be positive, got {self.style_scale}",
         )
         if self.style_blend_weights is not None:
-            require(
-                all(math.isfinite(w) and w >= 0 for w in self.style_blend_weights),
-                "style_blend_weights",
-                "must be finite numbers >= 0",
-            )
-            require(sum(self.style_blend_weights) > 0, "style_blend_weights", "must not all be 0")
+            require_weights(self.style_blend_weights, "style_blend_weights")
         require(
             self.preserve_colors in COLOR_MODES,
             "preserve_colors",

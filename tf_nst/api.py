@@ -85,8 +85,9 @@ class Stylizer:
     """Stylizes content images with fixed style images, reusing the model, compiled steps and style targets.
 
     ``style``: one or several paths or pixel arrays, decoded once. ``config.precision`` is resolved for this
-    machine once (``precision`` says what was chosen and why). Style targets are computed once per level size
-    (and per content image only with ``preserve_colors="histogram"``, which recolours the styles).
+    machine once (``precision`` says what was chosen and why). Styles are resized and their targets computed
+    once per level size (and per content image only with ``preserve_colors="histogram"``, which recolours the
+    styles).
     ``on_plan`` is told each image's ``Plan`` before its run starts.
     """
 
@@ -106,7 +107,7 @@ class Stylizer:
         styles = zip(_style_list(style), self.style_names)
         self.styles = [as_pixels(s, name, self.config.max_input_pixels) for s, name in styles]
         self.config.blend_weights(len(self.styles))  # refuse a count mismatch before any work
-        self._targets: dict[tuple, StyleTargets] = {}
+        self._prepared: dict[tuple, tuple[list[np.ndarray], StyleTargets]] = {}
 
     def plan(self, content: np.ndarray) -> Plan:
         """The plan for ``content`` pixels ``[H, W, 3]`` (memory estimated with the largest style image)."""
@@ -129,11 +130,14 @@ class Stylizer:
             styles.append(resized[None])
         return styles
 
-    def _style_targets(self, content: np.ndarray, styles: list[np.ndarray]) -> StyleTargets:
-        key = (content.shape, tuple(s.shape for s in styles))
-        if self.config.preserve_colors == "histogram" or key not in self._targets:
-            self._targets[key] = self.transfer.style_targets(styles)
-        return self._targets[key]
+    def _styles_and_targets(self, content: np.ndarray) -> tuple[list[np.ndarray], StyleTargets]:
+        """The resized styles for ``content`` and their targets, prepared once per content size (every time
+        with ``preserve_colors="histogram"``, whose styles depend on the content's colours)."""
+        key = content.shape
+        if self.config.preserve_colors == "histogram" or key not in self._prepared:
+            styles = self.styles_for(content)
+            self._prepared[key] = (styles, self.transfer.style_targets(styles))
+        return self._prepared[key]
 
     def __call__(
         self, content: ImageLike, callback: ProgressCallback | None = None, report_every: int = 10
@@ -155,7 +159,7 @@ class Stylizer:
         image = previous_content = None
         for index, level in enumerate(levels, 1):
             level_content = fit(pixels, max(level.size), name)
-            styles = self.styles_for(level_content)
+            styles, targets = self._styles_and_targets(level_content)
             if image is None:
                 start = start_image(level_content, styles, config)
             else:
@@ -165,7 +169,6 @@ class Stylizer:
             def report(progress, index=index):
                 callback(dataclasses.replace(progress, scale=index, scales=len(levels)))
 
-            targets = self._style_targets(level_content, styles)
             image = self.transfer.run(
                 level_content, targets, report if callback else None, report_every, start, level.steps
             )

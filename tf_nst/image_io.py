@@ -108,14 +108,7 @@ def load_image(path: str, max_size: int | None = None, max_pixels: int = DEFAULT
         raise ImageError(
             f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum"
         )
-    if max_size is not None:
-        pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
-    if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(
-            f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum "
-            "(use a larger image or --max_size)"
-        )
-    return pixels[None]
+    return fit(pixels, max_size, path) if max_size is not None else pixels[None]
 
 
 def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -88,28 +88,26 @@ def largest_fitting(estimate: Callable[[int], int], limit: int, upper: int) -> i
     return low
 
 
-def meminfo_available(meminfo: str = "/proc/meminfo") -> int | None:
-    """MemAvailable of Linux's ``meminfo`` in bytes; None where it cannot be read."""
+def _proc_kib(path: str, field: str) -> int | None:
+    """The ``field:`` line of a Linux /proc file given in kB, in bytes; None where it cannot be read."""
     try:
-        with open(meminfo) as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
 
 
+def meminfo_available(meminfo: str = "/proc/meminfo") -> int | None:
+    """MemAvailable of Linux's ``meminfo`` in bytes; None where it cannot be read."""
+    return _proc_kib(meminfo, "MemAvailable")
+
+
 def resident_bytes(status: str = "/proc/self/status") -> int:
     """This process's resident memory (VmRSS) in bytes; 0 where it cannot be read."""
-    try:
-        with open(status) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return _proc_kib(status, "VmRSS") or 0
 
 
 def gpu_memory_limit() -> int | None:

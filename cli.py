@@ -44,12 +44,12 @@ with native_stderr_silenced():
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
-    from tf_nst.config import COLOR_MODES, POOLINGS, StyleTransferConfig
+    from tf_nst.config import StyleTransferConfig
+    from tf_nst.config_flags import config_from_flags, define_config_flags
     from tf_nst.errors import ImageError
-    from tf_nst.precision import PRECISIONS
 
-DEFAULTS = StyleTransferConfig()
 FLAGS = flags.FLAGS
+define_config_flags()
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 flags.DEFINE_string(
@@ -61,48 +61,6 @@ flags.DEFINE_string(
 )
 flags.DEFINE_boolean(
     "overwrite", False, "Replace existing outputs (images, snapshots, an --export_dir version); otherwise refused."
-)
-flags.DEFINE_integer("max_size", DEFAULTS.max_size, "Longest side of the output in pixels (>= 32).")
-flags.DEFINE_integer("steps", DEFAULTS.steps, "Number of Adam steps.")
-flags.DEFINE_float("content_weight", DEFAULTS.content_weight, "alpha: weight of the content loss.")
-flags.DEFINE_float("style_weight", DEFAULTS.style_weight, "beta: weight of the style loss.")
-flags.DEFINE_float("tv_weight", DEFAULTS.tv_weight, "Weight of the total-variation (smoothness) loss.")
-flags.DEFINE_float("learning_rate", DEFAULTS.learning_rate, "Adam step size, in [0, 1] pixel units.")
-flags.DEFINE_list("content_layers", list(DEFAULTS.content_layers), "VGG-19 layers of the content loss.")
-flags.DEFINE_list("style_layers", list(DEFAULTS.style_layers), "VGG-19 layers of the style loss.")
-flags.DEFINE_list("style_layer_weights", None, "One weight per style layer (normalized to sum 1); default equal.")
-flags.DEFINE_list("style_blend_weights", None, "One weight per style image (normalized to sum 1); default equal.")
-flags.DEFINE_float(
-    "style_scale", DEFAULTS.style_scale, "Style image size relative to the output (bigger = larger brush strokes)."
-)
-flags.DEFINE_enum(
-    "preserve_colors",
-    DEFAULTS.preserve_colors,
-    COLOR_MODES,
-    "Keep the content's colours: luminance (after: result's luminance, content's chroma) or histogram (before: "
-    "style recoloured to the content's colour mean and covariance).",
-)
-flags.DEFINE_string("init", DEFAULTS.init, "Starting image: content, noise, style, or a path to an image.")
-flags.DEFINE_integer("seed", DEFAULTS.seed, "Random seed (noise start, TensorFlow ops).")
-flags.DEFINE_boolean("deterministic", DEFAULTS.deterministic, "Turn on TensorFlow op determinism (may be slower).")
-flags.DEFINE_string(
-    "weights", DEFAULTS.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path."
-)
-flags.DEFINE_enum("pooling", DEFAULTS.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).")
-flags.DEFINE_enum(
-    "precision",
-    DEFAULTS.precision,
-    PRECISIONS,
-    "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
-)
-flags.DEFINE_integer(
-    "scales", DEFAULTS.scales, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px."
-)
-flags.DEFINE_integer(
-    "memory_limit_mb", DEFAULTS.memory_limit_mb, "Refuse runs estimated to need more memory (default: what is free)."
-)
-flags.DEFINE_integer(
-    "max_input_pixels", DEFAULTS.max_input_pixels, "Refuse input images with more pixels than this (before decoding)."
 )
 flags.DEFINE_integer("log_every", 25, "Log progress every this many steps.")
 flags.DEFINE_integer("save_every", 0, "Write a snapshot every N steps next to the output (name.0100.png); 0 = never.")
@@ -124,26 +82,6 @@ class UsageError(Exception):
 def fail(message: str, status: int) -> None:
     sys.stderr.write(f"tf_nst: error: {message}\n")
     sys.exit(status)
-
-
-def parse_float_list(values: list[str] | None, flag: str) -> tuple[float, ...] | None:
-    if values is None:
-        return None
-    try:
-        return tuple(float(v) for v in values)
-    except ValueError:
-        raise UsageError(f"--{flag}: expected comma-separated numbers, got {','.join(values)}") from None
-
-
-def config_from_flags() -> StyleTransferConfig:
-    """Build the run's one config object from the parsed flags."""
-    names = {field.name for field in dataclasses.fields(StyleTransferConfig)}
-    values = {name: FLAGS[name].value for name in names if name in FLAGS}
-    values["content_layers"] = tuple(values["content_layers"])
-    values["style_layers"] = tuple(values["style_layers"])
-    values["style_layer_weights"] = parse_float_list(FLAGS.style_layer_weights, "style_layer_weights")
-    values["style_blend_weights"] = parse_float_list(FLAGS.style_blend_weights, "style_blend_weights")
-    return StyleTransferConfig(**values)
 
 
 def content_paths(content: str) -> list[str] | None:

@@ -17,6 +17,7 @@ PAPER_CONTENT_LAYERS = ("block4_conv2",)
 INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram")
 POOLINGS = ("max", "avg")
+OPTIMIZERS = ("adam", "lbfgs")
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,9 @@ class StyleTransferConfig:
     """Settings of one run. Weights multiply scale-free losses (see ``tf_nst.losses``)."""
 
     max_size: int = 512  # longest side of the output in pixels; the content's aspect ratio is kept
-    steps: int = 300  # Adam steps
+    steps: int = 300  # VGG evaluations: one forward and backward pass, one Adam or L-BFGS step each
+    optimizer: str = "adam"  # adam | lbfgs
+    history_size: int = 20  # L-BFGS curvature pairs kept
     content_weight: float = 1.0  # alpha
     style_weight: float = 30.0  # beta
     tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference)
@@ -56,6 +59,10 @@ class StyleTransferConfig:
 
         require(self.max_size >= MIN_SIDE, "max_size", f"must be at least {MIN_SIDE}, got {self.max_size}")
         require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
+        require(
+            self.optimizer in OPTIMIZERS, "optimizer", f"'{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}"
+        )
+        require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             require(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")

@@ -109,8 +109,8 @@ def test_float16_scales_the_loss_so_its_small_gradients_do_not_vanish(twin_model
     full, _ = twin_models
     quarter = build_feature_model(LAYERS, None, dtype_policy="mixed_float16")
     quarter.set_weights(full.get_weights())
-    assert isinstance(make_optimizer(quarter, 0.1), keras.optimizers.LossScaleOptimizer)
-    assert type(make_optimizer(full, 0.1)) is keras.optimizers.Adam
+    assert isinstance(make_optimizer(quarter, TINY), keras.optimizers.LossScaleOptimizer)
+    assert type(make_optimizer(full, TINY)) is keras.optimizers.Adam
     content, style = pair()
     config = TINY.replace(steps=6, learning_rate=0.05)
     finals = []

@@ -21,6 +21,7 @@ from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import build_feature_model
+from tf_nst.lbfgs import LBFGS
 from tf_nst.precision import resolve_precision
 from tf_nst.weights import load_conv_weights
 
@@ -118,7 +119,7 @@ class _Session:
         channels = {n: probe[n].shape[-1] for n in config.style_layers}
         self.grams = {n: tf.Variable(tf.zeros([1, c, c]), name=f"{n}_gram") for n, c in channels.items()}
         self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
-        self.optimizer = make_optimizer(model, config.learning_rate)
+        self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
         self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
@@ -209,13 +210,17 @@ def make_step(
     return step
 
 
-def make_optimizer(model: keras.Model, learning_rate: float) -> keras.optimizers.Optimizer:
-    """Adam for the image; with dynamic loss scaling when ``model`` computes in float16, whose narrow range
-    would flush the small gradients of the scale-free losses to zero."""
-    adam = keras.optimizers.Adam(learning_rate=learning_rate)
+def make_optimizer(model: keras.Model, config: StyleTransferConfig) -> keras.optimizers.Optimizer:
+    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS whose first step
+    changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model`` computes in
+    float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
+    if config.optimizer == "lbfgs":
+        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     if any(layer.compute_dtype == "float16" for layer in model.layers):
-        return keras.optimizers.LossScaleOptimizer(adam)
-    return adam
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def initial_image(content: tf.Tensor, init: str, seed: int) -> tf.Tensor:

@@ -9,7 +9,8 @@ Building blocks for your own TF code: ``build_feature_model`` (VGG-19, dict of f
 losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, ``total_variation_loss``, and
 ``StyleTransfer`` (the optimisation loop with a progress callback). ``plan`` says what a run will do (precision
 and why, coarse-to-fine levels, estimated memory) before it starts. ``export_feature_extractor`` writes the
-feature model as a SavedModel for TensorFlow Serving.
+feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is the same loss as a Keras loss,
+for training an image-to-image network with ``model.fit``.
 """
 
 from tf_nst.api import Plan, Stylizer, plan, stylize, stylize_batch
@@ -18,6 +19,7 @@ from tf_nst.errors import ConfigError, ExportError, ImageError, InsufficientMemo
 from tf_nst.export import export_feature_extractor
 from tf_nst.features import CONV_LAYERS, build_feature_model
 from tf_nst.image_io import load_image, save_image
+from tf_nst.keras_loss import StyleContentLoss
 from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
 from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.transfer import Progress, StyleTransfer
@@ -32,6 +34,7 @@ __all__ = [
     "Plan",
     "PrecisionChoice",
     "Progress",
+    "StyleContentLoss",
     "StyleTransfer",
     "StyleTransferConfig",
     "Stylizer",

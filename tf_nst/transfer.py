@@ -141,19 +141,21 @@ class _Session:
         self.health.assign([0, 0])
 
 
-def loss_terms(
-    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets, config: StyleTransferConfig
+def batch_loss_terms(
+    features: Mapping[str, tf.Tensor], images: tf.Tensor, targets, config: StyleTransferConfig
 ) -> dict[str, tf.Tensor]:
-    """Weighted loss terms (scalars) and their sum: ``content``, ``style``, ``tv``, ``total``.
+    """Weighted loss terms of each image and their sum, ``[B]`` each: ``content``, ``style``, ``tv``, ``total``.
 
-    ``targets`` has ``content``, ``content_weights``, ``grams`` and ``style_weights`` mappings by layer.
+    ``features`` are the model's maps of ``images`` (``[B, H, W, 3]``). ``targets`` has ``content`` (``{layer:
+    [1 or B, h, w, C]}``), ``content_weights`` (scalars or ``[B]``), ``grams`` and ``style_weights`` mappings by
+    layer, as in ``Targets``.
     """
     content = tf.add_n(
         [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
-    )[0]
-    style = losses.style_loss(features, targets.grams, targets.style_weights)[0]
+    )
+    style = losses.style_loss(features, targets.grams, targets.style_weights)
     # the weights are fixed when the step is traced: a zero-weight term costs nothing (TV's slice gradients are slow)
-    tv = losses.total_variation_loss(image)[0] if config.tv_weight else tf.constant(0.0)
+    tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
     terms = {
         "content": config.content_weight * content,
         "style": config.style_weight * style,
@@ -161,6 +163,13 @@ def loss_terms(
     }
     terms["total"] = tf.add_n(list(terms.values()))
     return terms
+
+
+def loss_terms(
+    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets, config: StyleTransferConfig
+) -> dict[str, tf.Tensor]:
+    """``batch_loss_terms`` of a single ``image`` ``[1, H, W, 3]``, as scalars."""
+    return {name: term[0] for name, term in batch_loss_terms(features, image, targets, config).items()}
 
 
 def make_step(

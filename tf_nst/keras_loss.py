@@ -1,0 +1,178 @@
+"""The style-transfer loss as a ``keras.losses.Loss``, for training an image-to-image network with ``model.fit``.
+
+``y_true`` is the batch of content images, ``y_pred`` the network's output for them; both float32
+``[B, H, W, 3]`` in [0, 1], H, W >= 32. Each generated image gets the loss ``StyleTransfer`` optimizes (see
+``tf_nst.transfer.batch_loss_terms``): content MSE against its own content image's features, Gram style loss
+against fixed style targets, total variation, each term scale-free and weighted as in the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_nst.config import StyleTransferConfig
+from tf_nst.errors import ConfigError, ImageError
+from tf_nst.features import MIN_SIDE, build_feature_model
+from tf_nst.image_io import ImageLike, as_pixels
+from tf_nst.precision import resolve_precision
+from tf_nst.transfer import StyleTargets, Targets, batch_loss_terms, style_targets
+from tf_nst.weights import load_conv_weights
+
+
+def batch_content_targets(
+    features: Mapping[str, tf.Tensor], content_layers: Sequence[str]
+) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+    """Content targets of a batch and their scale-free weights, per image, as ``compute_targets`` makes them
+    for one: features ``{layer: [B, h, w, C]}`` as float32 (no gradient), and weights ``{layer: [B]}``, each
+    ``1 / len(content_layers)`` divided by that image's mean square feature."""
+    targets = {name: tf.stop_gradient(tf.cast(features[name], tf.float32)) for name in content_layers}
+    per_layer = 1.0 / len(content_layers)
+    weights = {
+        name: per_layer / (tf.reduce_mean(tf.square(target), axis=[1, 2, 3]) + 1e-12)
+        for name, target in targets.items()
+    }
+    return targets, weights
+
+
+def _check_images(images: tf.Tensor, name: str) -> None:
+    """ImageError unless ``images``' static shape can be ``[B, H, W, 3]`` with H, W >= 32."""
+    shape = images.shape
+    if shape.rank is None:
+        return
+    if shape.rank != 4 or shape[-1] not in (None, 3):
+        raise ImageError(f"{name}: expected images of shape [B, H, W, 3] in [0, 1], got {shape.as_list()}")
+    height, width = shape[1], shape[2]
+    if (height is not None and height < MIN_SIDE) or (width is not None and width < MIN_SIDE):
+        raise ImageError(f"{name}: {width}x{height} px is below the {MIN_SIDE}x{MIN_SIDE} minimum")
+
+
+def _style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
+    if isinstance(style, (str, os.PathLike, np.ndarray, tf.Tensor)):
+        return [style]
+    return list(style)
+
+
+def _config_from_dict(fields: Mapping) -> StyleTransferConfig:
+    """A config from ``get_config``'s dict of its fields (lists, as JSON has them, become tuples)."""
+    known = {field.name for field in dataclasses.fields(StyleTransferConfig)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ConfigError(f"unknown StyleTransferConfig field(s) {', '.join(unknown)}")
+    return StyleTransferConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+@keras.saving.register_keras_serializable(package="tf_nst")
+class StyleContentLoss(keras.losses.Loss):
+    """Style-transfer loss per generated image: ``model.compile(loss=StyleContentLoss(style, config))``.
+
+    ``style``: one or several style images (paths, or pixels ``[H, W, 3]`` / ``[1, H, W, 3]``, uint8 or float in
+    [0, 1]) at the size whose brush strokes you want, blended by ``config.style_blend_weights``; or
+    ``StyleTargets`` (from ``StyleTransfer.style_targets``). Only the config's loss fields matter here
+    (weights, layers, ``style_layer_weights``, ``style_blend_weights``, and for the default feature model
+    ``weights``, ``pooling`` and ``precision``).
+
+    ``feature_model``: a ``build_feature_model`` model with outputs for the config's content and style layers.
+    By default one is built from ``config.weights`` and ``config.pooling``, computing in ``config.precision`` as
+    ``StyleTransfer``'s does (``auto``: bfloat16 where the hardware runs it fast; the Grams and losses stay
+    float32). Pass ``precision="float32"`` for full precision; with ``"float16"``, train with a
+    ``keras.optimizers.LossScaleOptimizer``. The feature model is frozen: training changes only your network.
+
+    ``call(y_true, y_pred)`` returns the loss of each image, ``[B]``; ``reduction`` (Keras' default: the mean
+    over the batch) and ``sample_weight`` apply as for any Keras loss. ``get_config`` holds the config, the
+    style targets (Gram matrices as nested lists: about 600k numbers for the default style layers) and which
+    feature model was used; ``from_config`` rebuilds the default one, and needs a custom one passed to it.
+    """
+
+    def __init__(
+        self,
+        style: StyleTargets | ImageLike | Sequence[ImageLike],
+        config: StyleTransferConfig | None = None,
+        feature_model: keras.Model | None = None,
+        name: str = "style_content_loss",
+        reduction: str | None = "sum_over_batch_size",
+    ):
+        super().__init__(name=name, reduction=reduction)
+        self.config = config = config or StyleTransferConfig()
+        self.custom_feature_model = feature_model is not None
+        if feature_model is None:
+            feature_model = build_feature_model(
+                config.content_layers + config.style_layers,
+                load_conv_weights(config.weights),
+                config.pooling,
+                resolve_precision(config.precision).dtype_policy,
+            )
+        self.feature_model = feature_model
+        missing = [
+            n
+            for n in dict.fromkeys(config.content_layers + config.style_layers)
+            if n not in self.feature_model.output_names
+        ]
+        if missing:
+            raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
+        if not isinstance(style, StyleTargets):
+            styles = [
+                as_pixels(s, f"style image {i + 1}", config.max_input_pixels) for i, s in enumerate(_style_list(style))
+            ]
+            weights = config.blend_weights(len(styles))
+            style = style_targets(self.feature_model, [tf.constant(s[None]) for s in styles], weights, config)
+        missing = [n for n in config.style_layers if n not in style.grams or n not in style.weights]
+        if missing:
+            raise ConfigError(f"the style targets have no Gram matrix for style layer(s) {', '.join(missing)}")
+        self.style_targets = StyleTargets(
+            {n: tf.constant(style.grams[n], tf.float32) for n in config.style_layers},
+            {n: float(style.weights[n]) for n in config.style_layers},
+        )
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        """Total loss of each generated image in ``y_pred`` against its content image in ``y_true``: ``[B]``."""
+        _check_images(y_true, "y_true (content images)")
+        _check_images(y_pred, "y_pred (generated images)")
+        if not y_true.shape.is_compatible_with(y_pred.shape):
+            raise ImageError(
+                f"y_true {y_true.shape.as_list()} and y_pred {y_pred.shape.as_list()} differ in shape: each generated "
+                "image is compared with its own content image"
+            )
+        content, generated = tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32)
+        content_features, content_weights = batch_content_targets(
+            self.feature_model(content, training=False), self.config.content_layers
+        )
+        targets = Targets(content_features, content_weights, self.style_targets.grams, self.style_targets.weights)
+        features = self.feature_model(generated, training=False)
+        return batch_loss_terms(features, generated, targets, self.config)["total"]
+
+    def get_config(self) -> dict:
+        """Name, reduction, the config's fields, the style targets as nested lists, and ``feature_model``:
+        ``"default"`` or ``"custom"`` (a custom model's weights are not part of the config)."""
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self.config).items()}
+        return {
+            **super().get_config(),
+            "config": fields,
+            "style_targets": {
+                "grams": {n: g.numpy().tolist() for n, g in self.style_targets.grams.items()},
+                "weights": dict(self.style_targets.weights),
+            },
+            "feature_model": "custom" if self.custom_feature_model else "default",
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, feature_model: keras.Model | None = None) -> StyleContentLoss:
+        """The loss ``get_config`` describes; ``feature_model`` is required if it was built with a custom one."""
+        config = dict(config)
+        if config.pop("feature_model", "default") == "custom" and feature_model is None:
+            raise ConfigError(
+                f"loss '{config.get('name')}' was built with a custom feature model, which its config does not hold: "
+                "pass it as StyleContentLoss.from_config(config, feature_model=...), or load the Keras model with "
+                "compile=False and compile it again"
+            )
+        saved = config.pop("style_targets")
+        targets = StyleTargets(
+            {n: tf.constant(g, tf.float32) for n, g in saved["grams"].items()},
+            {n: float(w) for n, w in saved["weights"].items()},
+        )
+        return cls(targets, _config_from_dict(config.pop("config")), feature_model, **config)

@@ -1,0 +1,448 @@
+"""Quality of tf_nst's results against time, judged by a VGG-19 of the bench's own (see ``judge.py``).
+
+    python bench/quality.py --preset=old --label=old                   # 10 pairs, 512 px, 50-300 evaluations
+    python bench/quality.py --size=256 --pairs=tubingen:starry_night   # quick
+    python bench/quality.py --preset=default --set optimizer=lbfgs --set style_weight=10 --label=lbfgs-sw10
+    python bench/quality.py --judge a.png b.png --content=photo.jpg --style=painting.jpg
+
+Runs ``tf_nst.Stylizer`` on every photo and painting pair of the shared images (or ``--pairs``), one run to the
+largest of ``--evals`` (one evaluation: one VGG-19 forward and backward pass), snapshots at each count with the
+wall time to it, and scores each snapshot. Times are also given in steps of the float32 reference loop of
+``bench.py`` (the TensorFlow tutorial's way), timed at the same size in the same process. Writes to
+``bench/results/<label>/``: a JSON per pair, ``summary.md`` (medians over pairs) and a contact sheet per pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import statistics
+import tempfile
+import time
+
+from judge import Judge  # first: it sets numpy's BLAS threads before numpy loads
+
+from bench import RESULTS, SHARED_IMAGES, machine, naive_loop  # bench puts the checkout on sys.path
+
+CONTENTS = ("tubingen", "hoovertowernight")
+STYLES = ("seated-nude", "the_scream", "starry_night", "shipwreck", "escher_sphere")
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+REFERENCE_STEPS = 6  # of the reference loop per pair (so a drifting machine load affects both alike); 1st traces
+WARMUP_EVALS = 2  # a short run before the timed one traces the step and prepares the style targets
+TILE = 256  # contact-sheet tile height in pixels
+
+# The earlier defaults, written out so that "--preset=old" stays what it is when the defaults change.
+OLD_DEFAULTS = {
+    "optimizer": "adam",
+    "steps": 300,
+    "content_weight": 1.0,
+    "style_weight": 30.0,
+    "tv_weight": 1.0,
+    "learning_rate": 0.02,
+    "content_layers": ("block4_conv2",),
+    "style_layers": ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"),
+    "style_layer_weights": None,
+    "init": "content",
+    "seed": 0,
+    "style_scale": 1.0,
+    "preserve_colors": "none",
+    "weights": "embedded",
+    "pooling": "max",
+    "precision": "auto",
+    "scales": 1,
+}
+
+
+# --- arguments ---
+
+
+def parse_value(text: str, type_name: str):
+    """``text`` as a value of a config field annotated ``type_name`` (e.g. ``"tuple[float, ...] | None"``):
+    a tuple for a comma list, ``None`` for "none" where allowed, else a bool, int, float or str."""
+    if text.lower() == "none" and "None" in type_name:
+        return None
+    if type_name.startswith("tuple"):
+        item = float if "float" in type_name else int if "int" in type_name else str
+        return tuple(item(v) for v in text.split(",") if v)
+    if type_name.startswith("bool"):
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"expected true or false, got {text}")
+        return text.lower() in ("true", "1")
+    if type_name.startswith("int"):
+        return int(text)
+    if type_name.startswith("float"):
+        return float(text)
+    return text
+
+
+def parse_sets(items: list[str]) -> dict:
+    """``["key=value", ...]`` as config field values; ValueError naming a bad item."""
+    from tf_nst.config import StyleTransferConfig
+
+    types = {field.name: str(field.type) for field in dataclasses.fields(StyleTransferConfig)}
+    values = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or key not in types:
+            raise ValueError(f"--set {item}: expected key=value with key one of {', '.join(types)}")
+        if key in ("max_size", "steps"):
+            raise ValueError(f"--set {item}: use --size and --evals")
+        try:
+            values[key] = parse_value(text, types[key])
+        except ValueError as err:
+            raise ValueError(f"--set {item}: {err}") from None
+    return values
+
+
+def make_config(preset: str, sets: dict, size: int, evals: list[int]):
+    """The run's ``StyleTransferConfig``: the preset, the ``--set`` values, ``size`` and the largest evals."""
+    from tf_nst.config import StyleTransferConfig
+
+    base = StyleTransferConfig(**OLD_DEFAULTS) if preset == "old" else StyleTransferConfig()
+    return base.replace(**sets, max_size=size, steps=max(evals))
+
+
+def find_image(folder: pathlib.Path, stem: str) -> pathlib.Path | None:
+    """``folder/stem.<ext>`` for the first image extension present, else None."""
+    return next((folder / (stem + ext) for ext in EXTENSIONS if (folder / (stem + ext)).is_file()), None)
+
+
+def resolve_pairs(spec: str | None, folder: pathlib.Path) -> list[tuple[str, str, pathlib.Path, pathlib.Path]]:
+    """``(content, style, content path, style path)`` for ``spec`` ("photo:painting,...") or every shared pair;
+    pairs whose images are missing are left out with a message."""
+    wanted = (
+        [tuple(p.split(":", 1)) for p in spec.split(",") if p] if spec else [(c, s) for c in CONTENTS for s in STYLES]
+    )
+    pairs = []
+    for content, style in wanted:
+        paths = find_image(folder, content), find_image(folder, style)
+        missing = [name for name, path in zip((content, style), paths) if path is None]
+        if missing:
+            print(f"skipping {content}:{style}: {', '.join(missing)} not found in {folder}", flush=True)
+        else:
+            pairs.append((content, style, *paths))
+    return pairs
+
+
+# --- measuring ---
+
+
+class _WarmedUp(Exception):
+    """Ends the warm-up run from its progress callback."""
+
+
+def reference_step_seconds(content, style) -> float:
+    """Median seconds of a step of ``bench.py``'s float32 reference loop (old defaults' objective) on
+    ``content`` and ``style`` ``[1, H, W, 3]``, the first (tracing) step left out."""
+    from tf_nst.config import StyleTransferConfig
+
+    _, times, _, _ = naive_loop(content, style, StyleTransferConfig(**OLD_DEFAULTS), REFERENCE_STEPS)
+    return statistics.median(times[1:])
+
+
+def run_pair(content_path, style_path, config, evals: list[int]) -> dict:
+    """Stylize once up to ``max(evals)`` evaluations (after a short warm-up run), capturing the image at each
+    count in ``evals`` and at the end: ``{"snapshots": [{evals, seconds, losses, image}], ...}``."""
+    import numpy as np
+
+    import tf_nst
+
+    stylizer = tf_nst.Stylizer(str(style_path), config)
+    started = time.perf_counter()
+
+    def stop_warmup(progress):
+        if progress.step >= WARMUP_EVALS:
+            raise _WarmedUp
+
+    try:
+        stylizer(str(content_path), stop_warmup, report_every=1)
+    except _WarmedUp:
+        pass
+    warmup = time.perf_counter() - started
+
+    snapshots, pending = [], list(evals)
+    counted = {"offset": 0, "scale": 1, "last": 0}
+
+    def capture(progress):
+        if progress.scale != counted["scale"]:  # coarse to fine: evaluations add up over the levels
+            counted.update(offset=counted["offset"] + counted["last"], scale=progress.scale)
+        counted["last"] = progress.step
+        done = counted["offset"] + progress.step
+        final = progress.scale == progress.scales and progress.step == progress.steps
+        if (pending and done >= pending[0]) or final:
+            while pending and done >= pending[0]:
+                pending.pop(0)
+            seconds = time.perf_counter() - started
+            image = np.asarray(progress.image)[0]
+            snapshots.append({"evals": done, "seconds": seconds, "losses": progress.losses, "image": image})
+
+    started = time.perf_counter()
+    stylizer(str(content_path), capture, report_every=1)
+    return {"warmup_seconds": warmup, "precision": stylizer.precision.precision, "snapshots": snapshots}
+
+
+# --- writing ---
+
+
+def write_atomic(path: pathlib.Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=".quality-", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def save_png(image, path: pathlib.Path) -> None:
+    """Save float ``[H, W, 3]`` in [0, 1] or a PIL image as a PNG, atomically."""
+    import io
+
+    from PIL import Image
+
+    from tf_nst.image_io import to_uint8
+
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(to_uint8(image))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())
+
+
+def contact_sheet(title: str, tiles: list[tuple]):
+    """A PIL image: ``title`` above a row of ``(pixels [H, W, 3] in [0, 1], [label lines])`` tiles, each
+    scaled to ``TILE`` px high, its lines below it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tf_nst.image_io import to_uint8
+
+    font = ImageFont.load_default(size=14)
+    line, gap = 18, 8
+    pictures = []
+    for pixels, _ in tiles:
+        picture = Image.fromarray(to_uint8(pixels))
+        pictures.append(picture.resize((round(picture.width * TILE / picture.height), TILE), Image.LANCZOS))
+    rows = max(len(lines) for _, lines in tiles)
+    width = sum(p.width for p in pictures) + gap * (len(pictures) + 1)
+    sheet = Image.new("RGB", (width, line + 2 * gap + TILE + rows * line + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((gap, gap), title, fill="black", font=font)
+    x, top = gap, line + 2 * gap
+    for picture, (_, lines) in zip(pictures, tiles):
+        sheet.paste(picture, (x, top))
+        for i, text in enumerate(lines):
+            draw.text((x, top + TILE + 4 + i * line), text, fill="black", font=font)
+        x += picture.width + gap
+    return sheet
+
+
+def result_lines(snapshot: dict) -> list[str]:
+    """Contact-sheet label of one scored snapshot."""
+    scores = snapshot["scores"]
+    multiple = f" ({snapshot['reference_steps']:.0f} ref)" if snapshot.get("reference_steps") else ""
+    return [
+        f"{snapshot['evals']} evals, {snapshot['seconds']:.1f} s{multiple}",
+        f"style SWD {scores['style_swd']['mean']:.3f}",
+        f"content {scores['content_ratio']:.3f}",
+    ]
+
+
+LAYER_TABLES = ("style_swd", "style_gauss", "gram", "gram_squared", "content", "gram_vs_painting", "content_vs_photo")
+COLUMNS = (
+    ("style SWD", lambda s: s["style_swd"]["mean"]),
+    ("style Gauss", lambda s: s["style_gauss"]["mean"]),
+    ("Gram", lambda s: s["gram"]["mean"]),
+    ("Gram^2", lambda s: s["gram_squared"]["mean"]),
+    ("content 4_2+5_2", lambda s: s["content_ratio"]),
+    ("content 2-5", lambda s: s["content"]["mean"]),
+)
+
+
+def markdown(rows: list[dict], group_by: str | None = None) -> str:
+    """Tables of scored ``rows`` (``name``, ``scores``, optional ``evals``, ``seconds``, ``reference_steps``):
+    the mean-over-layers metrics with a median row per group, then per-layer tables of each metric."""
+    timed = any("seconds" in row for row in rows)
+    head = ["image"] + (["evals", "seconds", "ref steps"] if timed else []) + [name for name, _ in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def cells(row: dict) -> list[str]:
+        timing = [str(row["evals"]), f"{row['seconds']:.1f}", f"{row.get('reference_steps') or 0:.0f}"] if timed else []
+        return [row["name"]] + timing + [f"{get(row['scores']):.4f}" for _, get in COLUMNS]
+
+    groups = {}
+    for row in rows:
+        groups.setdefault(row.get(group_by) if group_by else None, []).append(row)
+    for key, members in groups.items():
+        lines += ["| " + " | ".join(cells(row)) + " |" for row in members]
+        if len(members) > 1:
+            median = [statistics.median(get(r["scores"]) for r in members) for _, get in COLUMNS]
+            timing = [str(key), f"{statistics.median(r['seconds'] for r in members):.1f}"] if timed else []
+            if timed:
+                timing.append(f"{statistics.median(r.get('reference_steps') or 0 for r in members):.0f}")
+            lines.append("| **median** | " + " | ".join(timing + [f"**{m:.4f}**" for m in median]) + " |")
+    for metric in LAYER_TABLES:
+        layer_names = [k for k in rows[0]["scores"][metric] if k != "mean"]
+        lines += ["", f"{metric} per layer:", ""]
+        head = ["image"] + (["evals"] if timed else []) + [n.replace("block", "b") for n in layer_names] + ["mean"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in rows:
+            values = [f"{row['scores'][metric][n]:.4f}" for n in layer_names + ["mean"]]
+            lines.append("| " + " | ".join([row["name"]] + ([str(row["evals"])] if timed else []) + values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --- the two modes ---
+
+
+def sources_for(image: pathlib.Path, content: pathlib.Path, style: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    """The photo and painting that ``image`` is judged against: ``content`` and ``style`` if they are files;
+    a folder gives the image in it named by the part of ``image``'s name (``<content>__<style>[__...].png``)
+    before or after the first ``__``. ValueError if there is none."""
+    stems = image.stem.split("__")
+    sources = []
+    for given, part in ((content, 0), (style, 1)):
+        if given.is_dir():
+            found = find_image(given, stems[part]) if len(stems) > 1 else None
+            if found is None:
+                raise ValueError(f"{image}: its name is not <content>__<style> of images in {given}")
+            given = found
+        sources.append(given)
+    return sources[0], sources[1]
+
+
+def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
+    """Run, judge and write every pair (see the module docstring)."""
+    from tf_nst.errors import TfNstError
+    from tf_nst.image_io import as_pixels, fit, resize, resized_size
+
+    pairs = resolve_pairs(args.pairs, pathlib.Path(args.shared))
+    if not pairs:
+        print(f"no image pairs to run (images are looked for in {args.shared}); nothing done")
+        return
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    judge, rows = Judge(), []
+    about = {"label": args.label, "preset": args.preset, "sets": args.set, "size": args.size, "evals": evals}
+    about |= {"config": dataclasses.asdict(config), "machine": machine()}
+    for content_name, style_name, content_path, style_path in pairs:
+        pair = f"{content_name}__{style_name}"
+        print(f"{pair}: running to {max(evals)} evaluations at {args.size} px", flush=True)
+        try:
+            run = run_pair(content_path, style_path, config, evals)
+        except TfNstError as err:
+            print(f"{pair}: failed: {err}", flush=True)
+            write_atomic(out / f"{pair}.json", json.dumps(about | {"pair": pair, "error": str(err)}, indent=1).encode())
+            continue
+        photo = fit(as_pixels(str(content_path)), args.size)[0]
+        painting = as_pixels(str(style_path))
+        style_pixels = resize(painting, resized_size(painting.shape[1], painting.shape[0], args.size))
+        step = reference_step_seconds(photo[None], style_pixels[None])
+        reference = judge.reference(photo, painting, (photo.shape[1], photo.shape[0]))
+        for snapshot in run["snapshots"]:
+            image = snapshot.pop("image")
+            started = time.perf_counter()
+            snapshot["scores"] = judge.score(image, reference)
+            snapshot["judge_seconds"] = time.perf_counter() - started
+            snapshot["reference_steps"] = snapshot["seconds"] / step
+            snapshot["image_file"] = f"images/{pair}__e{snapshot['evals']}.png"
+            save_png(image, out / snapshot["image_file"])
+            snapshot["preview"] = image  # for the contact sheet only
+            rows.append({"name": pair} | {k: v for k, v in snapshot.items() if k != "preview"})
+            print(
+                f"  {snapshot['evals']:5d} evals {snapshot['seconds']:7.1f} s ({snapshot['reference_steps']:.0f} ref "
+                f"steps)  style SWD {snapshot['scores']['style_swd']['mean']:.3f}  Gram^2 "
+                f"{snapshot['scores']['gram_squared']['mean']:.4f}  content {snapshot['scores']['content_ratio']:.3f}",
+                flush=True,
+            )
+        tiles = [(photo, [f"content: {content_name}", f"{photo.shape[1]}x{photo.shape[0]}"])]
+        tiles.append((style_pixels, [f"style: {style_name}"]))
+        tiles += [(s.pop("preview"), result_lines(s)) for s in run["snapshots"]]
+        settings = " ".join(["preset", args.preset, *args.set])
+        title = f"{args.label}: {settings}  ({run['precision']}; reference step {step:.3f} s)"
+        save_png(contact_sheet(title, tiles), out / f"{pair}.sheet.png")
+        record = about | {"pair": pair, "content": str(content_path), "style": str(style_path)}
+        record |= {"reference_step_seconds": step, "baseline": reference.baseline, "norms": reference.norms} | run
+        write_atomic(out / f"{pair}.json", json.dumps(record, indent=1, default=float).encode())
+    if rows:
+        rows.sort(key=lambda r: (r["evals"], r["name"]))
+        header = f"# {args.label}\n\n{' '.join(['preset', args.preset, *args.set])}, {args.size} px, config:\n\n"
+        header += f"```\n{config}\n```\n\n"
+        write_atomic(out / "summary.md", (header + markdown(rows, "evals")).encode())
+        print(f"\nwrote {out}/summary.md, {len(pairs)} contact sheets and JSON")
+
+
+def judge_images(args, out: pathlib.Path) -> None:
+    """``--judge`` mode: score existing images; ``--content`` and ``--style`` are files, or folders in which
+    an image named ``<content>__<style>[__...].png`` finds ``<content>.*`` and ``<style>.*``."""
+    from tf_nst.errors import ImageError
+    from tf_nst.image_io import as_pixels
+
+    if not args.content or not args.style:
+        raise SystemExit("quality.py: error: --judge needs --content and --style (files or folders)")
+    judge, rows, references = Judge(), [], {}
+    for name in args.judge:
+        path = pathlib.Path(name)
+        try:
+            sources = sources_for(path, pathlib.Path(args.content), pathlib.Path(args.style))
+            result = as_pixels(str(path))
+            key = (*sources, result.shape)
+            if key not in references:
+                photo, painting = (as_pixels(str(s)) for s in sources)
+                references[key] = judge.reference(photo, painting, (result.shape[1], result.shape[0]))
+        except (ImageError, ValueError) as err:
+            raise SystemExit(f"quality.py: error: {err}") from None
+        started = time.perf_counter()
+        scores = judge.score(result, references[key])
+        seconds = time.perf_counter() - started
+        rows.append({"name": path.name, "image": str(path), "content": str(sources[0]), "style": str(sources[1])})
+        rows[-1] |= {"size": [result.shape[1], result.shape[0]], "judge_seconds": seconds, "scores": scores}
+        rows[-1] |= {"baseline": references[key].baseline, "norms": references[key].norms}
+        print(
+            f"{path.name}: style SWD {scores['style_swd']['mean']:.3f}  Gram {scores['gram']['mean']:.4f}  Gram^2 "
+            f"{scores['gram_squared']['mean']:.4f}  content {scores['content_ratio']:.3f}  ({seconds:.1f} s)",
+            flush=True,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(rows)
+    write_atomic(out / "judge.json", json.dumps(rows, indent=1).encode())
+    write_atomic(out / "judge.md", table.encode())
+    print("\n" + table + f"\nwrote {out}/judge.json and judge.md")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512, help="longest side of the results (256 for a quick run)")
+    parser.add_argument("--evals", default="50,100,150,300", help="evaluation counts to snapshot and judge")
+    parser.add_argument("--pairs", help="content:style,... by file stem (default: every shared pair)")
+    parser.add_argument(
+        "--preset",
+        choices=("old", "default"),
+        default="default",
+        help="old: the earlier defaults (Adam, 300 steps, style_weight 30, ...), written out; default: today's",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config field (repeatable)")
+    parser.add_argument("--label", help="results go to RESULTS/LABEL (default: PRESET-SIZE, or 'judge')")
+    parser.add_argument("--results", default=str(RESULTS), help="folder of the labelled result folders")
+    parser.add_argument("--shared", default=str(SHARED_IMAGES), help="folder of the photos and paintings")
+    parser.add_argument(
+        "--judge", nargs="+", metavar="IMAGE", help="only score these images (needs --content, --style)"
+    )
+    parser.add_argument("--content", help="--judge: the photo, or a folder of photos")
+    parser.add_argument("--style", help="--judge: the painting, or a folder of paintings")
+    args = parser.parse_args()
+    args.label = args.label or ("judge" if args.judge else f"{args.preset}-{args.size}")
+    out = pathlib.Path(args.results) / args.label
+    if args.judge:
+        judge_images(args, out)
+        return
+    try:
+        evals = sorted({int(e) for e in args.evals.split(",") if e})
+        if not evals or evals[0] < 1:
+            raise ValueError(f"--evals={args.evals}: expected positive counts")
+        config = make_config(args.preset, parse_sets(args.set), args.size, evals)
+    except ValueError as err:  # ConfigError is one
+        parser.error(str(err))
+    benchmark(args, config, evals, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,13 +1,17 @@
 """The SavedModel export: signatures, numbers, a fresh-process load, saved_model_cli, the CLI and its errors."""
 
+import errno
 import io
+import json
 import os
 import pathlib
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
+import zlib
 
 import numpy as np
 import pytest
@@ -15,12 +19,14 @@ import tensorflow as tf
 from conftest import REPO, gradient_image, one_line_error, run_cli
 from PIL import Image
 
+from tf_nst import export
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.export import decode_and_resize, export_feature_extractor, exported_layers
 from tf_nst.features import build_feature_model
-from tf_nst.image_io import load_image, resize, resized_size
+from tf_nst.image_io import load_image
 from tf_nst.losses import gram_matrix
+from tf_nst.serving_images import GIF_STEP_LIMIT
 from tf_nst.weights import load_conv_weights
 
 DEFAULT = StyleTransferConfig()
@@ -103,9 +109,15 @@ def test_features_and_grams_match_the_feature_model(loaded, random_model, height
     assert_close(loaded.gram(tf.constant(pixels))["block1_conv1"], grams["block1_conv1"])
 
 
-def test_images_below_32_pixels_are_refused(loaded):
-    with pytest.raises(tf.errors.InvalidArgumentError, match="32x32 minimum"):
-        loaded.signatures["gram"](images=tf.zeros([1, 20, 40, 3]))
+@pytest.mark.parametrize("shape", [[1, 20, 40, 3], [1, 32, 2049, 3]])
+def test_images_outside_32_to_max_size_pixels_are_refused(loaded, shape):
+    for signature in ("serving_default", "gram"):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"outside 32 to 2048 pixels a side \(the max_size"):
+            loaded.signatures[signature](images=tf.zeros(shape))
+
+
+def test_the_export_states_its_limits(loaded):
+    assert {name: int(value) for name, value in loaded.limits().items()} == {"max_pixels": 50_000_000, "max_size": 2048}
 
 
 FRESH_PROCESS = textwrap.dedent(
@@ -169,36 +181,180 @@ def test_a_fresh_process_without_tf_nst_or_keras_loads_and_runs_it(exported, ran
                 assert_close(outputs[f"{key}/gram/{name}"], gram_matrix(expected[name]))
 
 
-def test_encoded_gives_each_file_its_own_grams(loaded, random_model):
-    """A wide PNG and a tall JPEG in one batch: each decoded and resized on its own, as tf_nst would."""
+def test_encoded_gives_each_file_its_own_grams(loaded, random_model, tmp_path):
+    """A wide PNG and a tall JPEG in one batch: each decoded and resized on its own, as tf_nst.load_image does."""
     files = [encode(gradient_image(80, 50, 1), "PNG"), encode(gradient_image(40, 64, 2), "JPEG")]
     grams = loaded.signatures["encoded"](image_bytes=tf.constant(files), max_size=tf.constant(64))
     assert grams["block2_conv1"].shape == (2, 128, 128)
     for index, data in enumerate(files):
-        decoded = tf.io.decode_image(data, channels=3, dtype=tf.float32).numpy()
-        pixels = resize(decoded, resized_size(decoded.shape[1], decoded.shape[0], 64))  # PIL LANCZOS
-        assert max(pixels.shape[:2]) == 64
+        (tmp_path / "image").write_bytes(data)
+        pixels = load_image(str(tmp_path / "image"), 64)
+        assert max(pixels.shape[1:3]) == 64
         for name, expected in reference_grams(random_model, pixels).items():
             assert_close(grams[name][index], expected[0], rtol=1e-4)
 
 
-@pytest.mark.parametrize(
-    "data, fragment",
-    [
-        (b"not an image", "Unknown image file format"),
-        (encode(gradient_image(200, 40), "PNG"), "32x32 minimum"),
-    ],
+def chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(side: int = 20000, rows_per_block: int = 40) -> bytes:
+    """An RGB PNG of side x side black pixels, IDAT complete: about 1.2 MB that decode to 3 * side**2 bytes."""
+    block = bytes((1 + 3 * side) * rows_per_block)  # each row: filter type 0, then zero pixels
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)  # with the zlib header
+    repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)  # no history: the same bytes each time
+    adler = (len(block) * (side // rows_per_block) % 65521) << 16 | 1  # Adler-32 of zero bytes
+    stream = first + repeat * (side // rows_per_block - 1) + compressor.flush()[:-4] + struct.pack(">I", adler)
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+
+
+def gif_parts(data: bytes) -> tuple[bytes, bytes]:
+    """(header with its colour table, first frame block: descriptor and LZW data) of a one-frame GIF."""
+    start = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[start] == 0x21:  # extensions before the frame
+        start += 2
+        while data[start]:
+            start += data[start] + 1
+        start += 1
+    assert data[start] == 0x2C and data[-1] == 0x3B
+    return data[:start], data[start:-1]
+
+
+def flat_gif(side: int, frames: int) -> bytes:
+    """An animation of ``frames`` flat side x side frames: about 2 KB a frame for a 1000 px side."""
+    buffer = io.BytesIO()
+    Image.new("P", (side, side), 1).save(buffer, format="GIF")
+    header, frame = gif_parts(buffer.getvalue())
+    return header + frame * frames + b";"
+
+
+def with_size(data: bytes, offset: int, fmt: str, *values: int) -> bytes:
+    """``data`` with ``values`` packed (``struct`` format ``fmt``) over the bytes at ``offset``."""
+    patch = struct.pack(fmt, *values)
+    return data[:offset] + patch + data[offset + len(patch) :]
+
+
+def jpeg_bomb() -> bytes:
+    data = encode(gradient_image(48, 40), "JPEG")
+    sof = data.index(b"\xff\xc0")
+    return with_size(data, sof + 5, ">HH", 20000, 20000)  # SOF0: length, precision, then height and width
+
+
+GIF_HEADER, GIF_FRAME = gif_parts(encode(gradient_image(48, 40), "GIF"))
+BAD_FILES = {
+    "text": (b"not an image", "not a JPEG, PNG, GIF or BMP file"),
+    "empty": (b"", "empty \\(0 bytes\\)"),
+    "webp": (encode(gradient_image(48, 48), "WEBP"), "not a JPEG, PNG, GIF or BMP file"),
+    "tiff": (encode(gradient_image(48, 48), "TIFF"), "not a JPEG, PNG, GIF or BMP file"),
+    "too small": (
+        encode(gradient_image(200, 40), "PNG"),
+        "200x40 px resized to a longest side of 64 is below",
+    ),
+    "png bomb": (png_bomb(), "PNG of 20000x20000 px is over the limit of 50000000 pixels \\(max_pixels\\)"),
+    "jpeg bomb": (jpeg_bomb(), "JPEG of 20000x20000 px is over the limit of 50000000 pixels"),
+    "bmp bomb": (with_size(encode(gradient_image(48, 40), "BMP"), 18, "<ii", 20000, -20000), "BMP of 20000x20000 px"),
+    "gif frame bomb": (GIF_HEADER + with_size(GIF_FRAME, 5, "<HH", 20000, 20000) + b";", "GIF of 20000x20000 px"),
+    "png cut in its header": (encode(gradient_image(48, 48), "PNG")[:20], "PNG file is truncated \\(20 bytes\\)"),
+    "gif cut in its frame": (GIF_HEADER + GIF_FRAME[: len(GIF_FRAME) // 2], "GIF file is truncated in its first frame"),
+    "gif without frame": (GIF_HEADER + b";", "GIF file has no frame"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_encoded_refuses_a_bad_file_naming_it_and_the_limit(loaded, case):
+    data, fragment = BAD_FILES[case]
+    good = encode(gradient_image(48, 48), "PNG")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"image_bytes\[1\]: {fragment}"):
+        loaded.signatures["encoded"](image_bytes=tf.constant([good, data, good]), max_size=tf.constant(64))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP"])
+def test_encoded_refuses_a_file_cut_in_its_pixels_and_keeps_serving(loaded, fmt):
+    data = encode(gradient_image(64, 48), fmt)
+    with pytest.raises(tf.errors.InvalidArgumentError):  # TensorFlow's decoder's own message
+        loaded.signatures["encoded"](image_bytes=tf.constant([data[: len(data) * 2 // 3]]), max_size=tf.constant(64))
+    grams = loaded.signatures["encoded"](image_bytes=tf.constant([data]), max_size=tf.constant(64))
+    assert grams["block1_conv1"].shape == (1, 64, 64)
+
+
+@pytest.mark.parametrize("max_size", [16, 2049, 20000])
+def test_encoded_refuses_a_max_size_outside_its_limits(loaded, max_size):
+    good = encode(gradient_image(48, 48), "PNG")
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"max_size={max_size} is outside \[32, 2048\]"):
+        loaded.signatures["encoded"](image_bytes=tf.constant([good]), max_size=tf.constant(max_size))
+
+
+def test_encoded_bounds_the_work_of_finding_a_gif_frame(loaded):
+    """Data sub-blocks of alternating sizes defeat the bulk skip of same-size blocks: refused at the step limit."""
+    evil = GIF_HEADER + GIF_FRAME[:11] + b"\x01a\x02bb" * (GIF_STEP_LIMIT // 2 + 1) + b"\x00;"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"more than {GIF_STEP_LIMIT} steps"):
+        loaded.signatures["encoded"](image_bytes=tf.constant([evil]), max_size=tf.constant(64))
+
+
+REFUSALS = textwrap.dedent(
+    """
+    import json, resource, sys
+    import tensorflow as tf
+
+    def peak_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    encoded = tf.saved_model.load(sys.argv[1]).signatures["encoded"]
+    requests = json.load(open(sys.argv[2]))
+    encoded(image_bytes=tf.constant([open(requests["warm up"][0][0], "rb").read()]), max_size=tf.constant(64))
+    print("baseline", peak_mb())
+    for name, (paths, max_size) in requests.items():
+        files = tf.constant([open(path, "rb").read() for path in paths])
+        try:
+            encoded(image_bytes=files, max_size=tf.constant(max_size))
+            print(name, "|ok")
+        except tf.errors.InvalidArgumentError as error:
+            print(name, "|refused:", [line for line in error.message.splitlines() if "assertion" in line][0])
+    print("peak", peak_mb())
+    """
 )
-def test_encoded_refuses_a_bad_file_in_the_batch(loaded, data, fragment):
-    good = encode(gradient_image(48, 48), "PNG")
-    with pytest.raises(tf.errors.InvalidArgumentError, match=fragment):
-        loaded.signatures["encoded"](image_bytes=tf.constant([good, data]), max_size=tf.constant(64))
 
 
-def test_encoded_refuses_a_max_size_below_32(loaded):
-    good = encode(gradient_image(48, 48), "PNG")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="max_size must be at least 32"):
-        loaded.signatures["encoded"](image_bytes=tf.constant([good]), max_size=tf.constant(16))
+def test_a_serving_process_refuses_bombs_within_2_gb_and_keeps_running(exported, tmp_path):
+    """In a plain tf.saved_model.load process: a PNG whose 1.2 MB decode to 1.2 GB (and took 8 GB and 16 s
+    before the header check), a 512 px JPEG at max_size 20000 (a SIGSEGV before the max_size bound), the bomb
+    inside a batch, and a 4 MB GIF of 2000 frames of 1000x1000 (2 GB of frames for TensorFlow's decoder)."""
+    files = {
+        "good.png": encode(gradient_image(48, 48), "PNG"),
+        "photo.jpg": encode(gradient_image(512, 384), "JPEG"),
+        "bomb.png": png_bomb(),
+        "frames.gif": flat_gif(1000, 2000),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    requests = {
+        "warm up": (["good.png"], 64),
+        "bomb": (["bomb.png"], 64),
+        "huge max_size": (["photo.jpg"], 20000),
+        "batch": (["good.png", "bomb.png", "photo.jpg"], 64),
+        "animation": (["frames.gif"], 64),
+    }
+    (tmp_path / "requests.json").write_text(json.dumps(requests))
+    (tmp_path / "serve.py").write_text(REFUSALS)
+    result = subprocess.run(
+        [sys.executable, "serve.py", str(exported), "requests.json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" |", 1) for line in result.stdout.splitlines() if " |" in line)
+    assert "20000x20000 px is over the limit of 50000000 pixels" in lines["bomb"]
+    assert "max_size=20000 is outside [32, 2048]" in lines["huge max_size"]
+    assert "image_bytes[1]: PNG of 20000x20000 px" in lines["batch"]
+    assert lines["warm up"] == lines["animation"] == "ok"
+    numbers = dict(line.split() for line in result.stdout.splitlines() if line.split()[0] in ("baseline", "peak"))
+    baseline, peak = float(numbers["baseline"]), float(numbers["peak"])
+    print(f"peak RSS {peak:.0f} MB, {peak - baseline:.0f} MB over the loaded model's {baseline:.0f} MB")
+    assert peak < 2048 and peak - baseline < 512, (baseline, peak)
 
 
 @pytest.mark.parametrize("width, height, max_size", [(80, 50, 64), (40, 64, 56), (33, 45, 90)])
@@ -217,6 +373,58 @@ def test_decode_and_resize_makes_grayscale_and_rgba_files_rgb(mode):
     expected = np.asarray(Image.fromarray(rgb).convert(mode).convert("RGB"), np.float32) / 255
     assert pixels.shape == (40, 40, 3)
     assert_close(pixels, expected)
+
+
+def exif_jpeg(pixels: np.ndarray, orientation: int, endian: str = "<") -> bytes:
+    exif = Image.Exif()
+    exif.endian = endian
+    exif[274] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "orientation, endian", [(3, "<"), (6, "<"), (8, "<"), (2, "<"), (4, "<"), (5, "<"), (7, "<"), (6, ">"), (8, ">")]
+)
+def test_decode_and_resize_turns_a_jpeg_upright_as_load_image_does(tmp_path, orientation, endian):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(exif_jpeg(gradient_image(80, 50, 3), orientation, endian))
+    expected = load_image(str(path), 64)[0]
+    assert expected.shape == ((64, 40, 3) if orientation >= 5 else (40, 64, 3))
+    assert_close(decode_and_resize(tf.constant(path.read_bytes()), tf.constant(64)), expected, rtol=1e-5)
+
+
+def test_encoded_turns_a_jpeg_upright(loaded, random_model, tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(exif_jpeg(gradient_image(80, 50, 3), 6))
+    grams = loaded.signatures["encoded"](image_bytes=tf.constant([path.read_bytes()]), max_size=tf.constant(64))
+    for name, expected in reference_grams(random_model, load_image(str(path), 64)).items():
+        assert_close(grams[name], expected, rtol=1e-4)
+
+
+def test_decode_and_resize_ignores_an_unreadable_exif_block():
+    data = exif_jpeg(gradient_image(80, 50, 3), 6)
+    ifd_offset = data.index(b"Exif\0\0") + 6 + 4
+    broken = with_size(data, ifd_offset, "<I", 0xFFFFFFF0)  # IFD0 far beyond the file
+    assert decode_and_resize(tf.constant(broken), tf.constant(64)).shape == (40, 64, 3)
+
+
+def test_decode_and_resize_gives_a_gif_first_frame_as_pil_does(tmp_path):
+    frames = [Image.fromarray(gradient_image(60, 40, seed)) for seed in range(3)]
+    frames[0].save(tmp_path / "animation.gif", save_all=True, append_images=frames[1:])
+    pixels = decode_and_resize(tf.constant((tmp_path / "animation.gif").read_bytes()), tf.constant(60))
+    assert_close(pixels, load_image(str(tmp_path / "animation.gif"), 60)[0])
+
+
+def test_decode_and_resize_sizes_a_gif_by_its_first_frame_not_its_screen():
+    """TensorFlow's decoder ignores the logical screen; so does the check. Extensions before the frame (a
+    comment, an XMP packet written raw behind its magic trailer) are skipped."""
+    header = with_size(GIF_HEADER, 6, "<HH", 20000, 20000)
+    comment = b"\x21\xfe\xff" + b"c" * 255 + b"\x05hello\x00"
+    xmp = b"\x21\xff\x0bXMP DataXMP" + b"<x:xmpmeta>...</x:xmpmeta>" + bytes(range(255, -1, -1)) + b"\x00"
+    pixels = decode_and_resize(tf.constant(header + comment + xmp + GIF_FRAME + b";"), tf.constant(48))
+    assert pixels.shape == (40, 48, 3)
 
 
 def saved_model_cli() -> str | None:
@@ -319,6 +527,85 @@ def test_a_failed_export_leaves_the_old_version_in_place(tmp_path, small_model, 
         export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
     assert str(base / "1") in str(error.value)
     assert (base / "1" / "marker").exists() and os.listdir(base) == ["1"]
+
+
+def test_overwrite_swaps_the_version_in_one_step_or_keeps_the_old_one(tmp_path, small_model, monkeypatch):
+    """After every file system change the export makes, the version is a complete SavedModel, old or new; where
+    no atomic exchange exists, overwrite fails and the old version stays."""
+    base = tmp_path / "models"
+    export_feature_extractor(base, SMALL, model=small_model)
+    (base / "1" / "marker").write_text("old")
+
+    def unsupported(first, second):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(export, "exchange_paths", unsupported)
+        with pytest.raises(ExportError, match="cannot replace an existing version atomically.*new --export_version"):
+            export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
+    assert (base / "1" / "marker").exists() and os.listdir(base) == ["1"]
+
+    seen = []
+
+    def checked(function):
+        def wrapper(*args, **kwargs):
+            result = function(*args, **kwargs)
+            complete = (base / "1" / "saved_model.pb").is_file() and (base / "1" / "variables").is_dir()
+            seen.append((function.__name__, complete, (base / "1" / "marker").exists()))
+            return result
+
+        return wrapper
+
+    changes = [(os, "rename"), (os, "replace"), (os, "rmdir"), (shutil, "rmtree"), (export, "exchange_paths")]
+    for module, name in changes:
+        monkeypatch.setattr(module, name, checked(getattr(module, name)))
+    export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
+    assert ("exchange_paths", True, False) in seen, seen
+    assert all(complete for _, complete, _ in seen), seen
+    assert not (base / "1" / "marker").exists() and sorted(os.listdir(base)) == ["1"]
+
+
+def test_exchange_paths_swaps_two_directories(tmp_path):
+    (tmp_path / "a" / "old").mkdir(parents=True)
+    (tmp_path / "b" / "new").mkdir(parents=True)
+    try:
+        export.exchange_paths(str(tmp_path / "a"), str(tmp_path / "b"))
+    except OSError as err:
+        pytest.skip(f"no atomic exchange here: {err}")
+    assert os.listdir(tmp_path / "a") == ["new"] and os.listdir(tmp_path / "b") == ["old"]
+    with pytest.raises(FileNotFoundError):
+        export.exchange_paths(str(tmp_path / "a"), str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize(
+    "limits, fragment",
+    [
+        ({"max_pixels": 1000}, "--export_max_pixels: must be an integer from 1024"),
+        ({"max_pixels": 2.5e7}, "--export_max_pixels"),
+        ({"max_size": 31}, "--export_max_size: must be an integer from 32 to 4096"),
+        ({"max_size": 5000}, "--export_max_size"),
+        ({"max_size": True}, "--export_max_size"),
+    ],
+)
+def test_bad_limits_are_refused_before_work(tmp_path, small_model, limits, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        export_feature_extractor(tmp_path / "models", SMALL, model=small_model, **limits)
+    assert not (tmp_path / "models").exists()
+
+
+def test_the_limits_are_those_given_at_export(tmp_path, small_model):
+    model = tf.saved_model.load(
+        export_feature_extractor(tmp_path, SMALL, model=small_model, max_pixels=2000, max_size=100)
+    )
+    assert {name: int(value) for name, value in model.limits().items()} == {"max_pixels": 2000, "max_size": 100}
+    encoded = model.signatures["encoded"]
+    assert encoded(image_bytes=tf.constant([encode(gradient_image(50, 40), "PNG")]), max_size=tf.constant(100))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="60x40 px is over the limit of 2000 pixels"):
+        encoded(image_bytes=tf.constant([encode(gradient_image(60, 40), "PNG")]), max_size=tf.constant(100))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"max_size=101 is outside \[32, 100\]"):
+        encoded(image_bytes=tf.constant([encode(gradient_image(50, 40), "PNG")]), max_size=tf.constant(101))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="outside 32 to 100 pixels a side"):
+        model.signatures["gram"](images=tf.zeros([1, 32, 101, 3]))
 
 
 @pytest.mark.parametrize(

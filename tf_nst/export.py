@@ -4,20 +4,30 @@
 signatures, each with dynamic batch, height and width:
 
 - ``serving_default``: ``images`` float32 ``[batch, height, width, 3]`` RGB in [0, 1], height and width
-  >= 32, to one float32 feature map per exported layer (content and style layers), named by layer.
+  from 32 to ``max_size``, to one float32 feature map per exported layer (content and style layers), named by
+  layer.
 - ``gram``: ``images`` as above, to the Gram matrix ``[batch, C, C]`` (divided by height * width at that
   layer, as ``tf_nst.gram_matrix``) of each style layer, named by layer.
 - ``encoded``: ``image_bytes`` string ``[batch]`` (JPEG, PNG, GIF or BMP file bytes) and ``max_size`` int32
-  scalar, to the same Gram matrices. Each image is decoded and resized on its own (``decode_and_resize``),
-  so one batch may hold files of different sizes.
+  scalar (32 to the export's ``max_size``), to the same Gram matrices. Each file is checked from its header
+  (at most ``max_pixels`` pixels), decoded, turned upright (JPEG EXIF orientation) and resized on its own
+  (``tf_nst.serving_images.decode_and_resize``), one file at a time, so one batch may hold files of different
+  sizes and memory does not grow with the batch.
 
-The SavedModel holds only TensorFlow ops and variables: loading it needs neither tf_nst nor keras.
+``max_pixels`` and ``max_size`` are fixed at export time (defaults 50,000,000 and 2048); the loaded object's
+``limits()`` returns them. Anything refused is an ``InvalidArgumentError`` naming the limit (for ``encoded``,
+the file's index, ``image_bytes[i]``), and a bad file fails the whole request. The SavedModel holds only
+TensorFlow ops and variables: loading it needs neither tf_nst nor keras.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import platform
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 
@@ -28,12 +38,14 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.features import MIN_SIDE, build_feature_model
 from tf_nst.losses import gram_matrix
+from tf_nst.serving_images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
 from tf_nst.weights import load_conv_weights
 
 SIGNATURES = ("serving_default", "gram", "encoded")
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 MAX_SIZE_SPEC = tf.TensorSpec([], tf.int32, name="max_size")
+MAX_SIZE_CEILING = 4096  # one image at 2048 px took 2.4 GB through the default layers; at 4096, about 9 GB
 
 
 def exported_layers(config: StyleTransferConfig) -> tuple[str, ...]:
@@ -41,48 +53,47 @@ def exported_layers(config: StyleTransferConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys(config.content_layers + config.style_layers))
 
 
-def decode_and_resize(image_bytes: tf.Tensor, max_size: tf.Tensor) -> tf.Tensor:
-    """One image file's bytes (string scalar) to float32 ``[h, w, 3]`` RGB in [0, 1], longest side ``max_size``.
-
-    Grayscale becomes RGB and alpha is dropped; an animated GIF gives its first frame. The aspect ratio is
-    kept, sides rounded half to even as ``tf_nst.image_io.resized_size`` does, and the resize antialiases
-    (Lanczos-3, like the library's PIL LANCZOS). Fails (``InvalidArgumentError``) on bytes that are not an
-    image, on ``max_size`` below 32, or when the resized image is smaller than 32x32.
-    """
-    max_size = tf.convert_to_tensor(max_size, tf.int32)
-    tf.debugging.assert_greater_equal(max_size, MIN_SIDE, message=f"max_size must be at least {MIN_SIDE}")
-    image = tf.io.decode_image(image_bytes, channels=3, dtype=tf.float32, expand_animations=False)
-    shape = tf.cast(tf.shape(image)[:2], tf.float64)
-    scale = tf.cast(max_size, tf.float64) / tf.reduce_max(shape)
-    size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
-    tf.debugging.Assert(
-        tf.reduce_min(size) >= MIN_SIDE,
-        ["image resized to [height, width] =", size, f"is below the {MIN_SIDE}x{MIN_SIDE} minimum; raise max_size"],
+def _check_images(images: tf.Tensor, max_size: int) -> tf.Tensor:
+    """``images``, once its height and width are known to be from 32 to ``max_size``."""
+    sides = tf.shape(images)[1:3]
+    message = tf.strings.format(
+        "images of height and width {} are outside {} to {} pixels a side (the max_size limit of this export)",
+        (sides, MIN_SIDE, max_size),
     )
-    resized = tf.image.resize(image, size, method="lanczos3", antialias=True)
-    return tf.clip_by_value(resized, 0.0, 1.0)
+    check = tf.debugging.Assert((tf.reduce_min(sides) >= MIN_SIDE) & (tf.reduce_max(sides) <= max_size), [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
 
 
-def _check_images(images: tf.Tensor) -> None:
-    shape = tf.shape(images)
-    tf.debugging.Assert(
-        tf.reduce_min(shape[1:3]) >= MIN_SIDE,
-        ["images of shape", shape, f"are below the {MIN_SIDE}x{MIN_SIDE} minimum height and width"],
+def _check_max_size(max_size: tf.Tensor, limit: int) -> tf.Operation:
+    message = tf.strings.format(
+        "max_size={} is outside [{}, {}] (the max_size limit of this export)", (max_size, MIN_SIDE, limit)
     )
+    return tf.debugging.Assert((max_size >= MIN_SIDE) & (max_size <= limit), [message])
 
 
-def build_serving_module(model: keras.Model, layers: Sequence[str], style_layers: Sequence[str]) -> tf.Module:
-    """A ``tf.Module`` whose ``features``, ``gram`` and ``encoded`` functions are the three signatures.
+def build_serving_module(
+    model: keras.Model,
+    layers: Sequence[str],
+    style_layers: Sequence[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> tf.Module:
+    """A ``tf.Module`` whose ``features``, ``gram`` and ``encoded`` functions are the three signatures, and whose
+    ``limits`` function returns ``{"max_pixels": int64, "max_size": int32}``.
 
     ``model`` is a ``build_feature_model`` model with outputs for every name in ``layers`` and
     ``style_layers``. The functions close over it; the module tracks only its ``tf.Variable``s, so the saved
-    object graph holds no Keras objects.
+    object graph holds no Keras objects. ``max_pixels`` bounds the pixels a file of ``encoded`` may declare
+    in its header; ``max_size`` bounds ``encoded``'s ``max_size`` and the height and width of ``images``.
     """
     layers = tuple(dict.fromkeys(layers))
     style_layers = tuple(dict.fromkeys(style_layers))
     missing = [name for name in layers + style_layers if name not in model.output_names]
     if missing:
         raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
+    size_limit = max_size
 
     def run_model(images: tf.Tensor) -> dict[str, tf.Tensor]:
         outputs = model(images, training=False)
@@ -94,32 +105,52 @@ def build_serving_module(model: keras.Model, layers: Sequence[str], style_layers
 
     @tf.function(input_signature=[IMAGES_SPEC])
     def features(images):
-        _check_images(images)
-        outputs = run_model(images)
+        outputs = run_model(_check_images(images, size_limit))
         return {name: outputs[name] for name in layers}
 
     @tf.function(input_signature=[IMAGES_SPEC])
     def gram(images):
-        _check_images(images)
-        return grams(images)
+        return grams(_check_images(images, size_limit))
 
     channels = {name: model.output[name].shape[-1] for name in style_layers}
 
-    @tf.function(input_signature=[IMAGE_BYTES_SPEC, MAX_SIZE_SPEC])
+    @tf.function(input_signature=[IMAGE_BYTES_SPEC, MAX_SIZE_SPEC], autograph=False)
     def encoded(image_bytes, max_size):
-        def one_image(data):
-            return {name: g[0] for name, g in grams(decode_and_resize(data, max_size)[None]).items()}
+        with tf.control_dependencies([_check_max_size(max_size, size_limit)]):
+            indices = tf.range(tf.size(image_bytes))
 
-        return tf.map_fn(
+        def one_image(args):
+            index, data = args
+            name = tf.strings.format("image_bytes[{}]", index)
+            pixels = decode_and_resize(data, max_size, max_pixels=max_pixels, max_size_limit=size_limit, name=name)
+            return {name: g[0] for name, g in grams(pixels[None]).items()}
+
+        return tf.map_fn(  # one file at a time: peak memory is that of the largest file, not of the batch
             one_image,
-            image_bytes,
+            (indices, image_bytes),
+            parallel_iterations=1,
             fn_output_signature={name: tf.TensorSpec([c, c], tf.float32) for name, c in channels.items()},
         )
 
+    @tf.function(input_signature=[])
+    def limits():
+        return {"max_pixels": tf.constant(max_pixels, tf.int64), "max_size": tf.constant(size_limit, tf.int32)}
+
     module = tf.Module(name="vgg19_features")
     module.model_variables = [variable.value for variable in model.variables]
-    module.features, module.gram, module.encoded = features, gram, encoded
+    module.features, module.gram, module.encoded, module.limits = features, gram, encoded, limits
     return module
+
+
+def check_limits(max_pixels: int, max_size: int) -> None:
+    """Raise ConfigError unless ``max_pixels`` is an int from 32 * 32 to 2**31 - 1 and ``max_size`` one from 32
+    to ``MAX_SIZE_CEILING``."""
+    for flag, value, low, high in (
+        ("--export_max_pixels", max_pixels, MIN_SIDE * MIN_SIDE, 2**31 - 1),
+        ("--export_max_size", max_size, MIN_SIDE, MAX_SIZE_CEILING),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{flag}: must be an integer from {low} to {high}, got {value!r}")
 
 
 def check_export_target(export_dir: str, version: int, overwrite: bool) -> str:
@@ -156,23 +187,53 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
+def exchange_paths(first: str, second: str) -> None:
+    """Swap two existing paths (directories included) in one atomic step: Linux ``renameat2(RENAME_EXCHANGE)``,
+    macOS ``renamex_np(RENAME_SWAP)``. Raises OSError where neither the system nor the file system can."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    paths = os.fsencode(first), os.fsencode(second)
+    if sys.platform.startswith("linux"):
+        at_fdcwd, rename_exchange = -100, 2
+        renameat2 = getattr(libc, "renameat2", None)  # glibc 2.28+; otherwise the raw system call
+        syscall_numbers = {"x86_64": 316, "aarch64": 276, "riscv64": 276}
+        if renameat2 is not None:
+            status = renameat2(at_fdcwd, paths[0], at_fdcwd, paths[1], ctypes.c_uint(rename_exchange))
+        elif platform.machine() in syscall_numbers:
+            number = syscall_numbers[platform.machine()]
+            fd, flags = ctypes.c_long(at_fdcwd), ctypes.c_long(rename_exchange)
+            status = libc.syscall(ctypes.c_long(number), fd, paths[0], fd, paths[1], flags)
+        else:
+            raise OSError(errno.ENOSYS, "renameat2 is not available", first)
+    elif sys.platform == "darwin":
+        status = libc.renamex_np(paths[0], paths[1], ctypes.c_uint(0x2))  # RENAME_SWAP
+    else:
+        raise OSError(errno.ENOSYS, f"no atomic exchange of paths on {sys.platform}", first)
+    if status != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), first, None, second)
+
+
 def _move_into_place(staged: str, target: str, overwrite: bool) -> None:
-    """Rename the finished export ``staged`` to ``target``; an old ``target`` goes only once that worked."""
+    """Make the finished export ``staged`` the version ``target``, in one atomic rename or exchange.
+
+    A new version is renamed into place. An existing one (with ``overwrite``) is exchanged with ``staged`` in a
+    single step, so ``target`` is at every moment the complete old or the complete new export; the old one is
+    left at ``staged`` for the caller to delete. Where no atomic exchange exists, ExportError, old kept.
+    """
     if not os.path.lexists(target):
-        os.rename(staged, target)  # fails, rather than merging, if another writer created target meanwhile
+        os.rename(staged, target)  # fails, rather than merging, if another writer filled target meanwhile
         return
     if not overwrite:
         raise ConfigError(f"{target}: version already exists; pass --overwrite to replace it")
-    trash = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
-    old = os.path.join(trash, "old")
-    os.rename(target, old)
     try:
-        os.rename(staged, target)
-    except OSError:
-        os.rename(old, target)  # put the old version back; if even that fails, it stays in trash
-        os.rmdir(trash)
-        raise
-    _remove(trash)
+        exchange_paths(staged, target)
+    except OSError as err:
+        if err.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        raise ExportError(
+            f"{target}: cannot replace an existing version atomically here ({err.strerror}); it is kept; "
+            "export to a new --export_version instead"
+        ) from None
 
 
 def export_feature_extractor(
@@ -181,6 +242,9 @@ def export_feature_extractor(
     version: int = 1,
     overwrite: bool = False,
     model: keras.Model | None = None,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_size: int = DEFAULT_MAX_SIZE,
 ) -> str:
     """Write the feature extractor to ``<export_dir>/<version>`` as a SavedModel; return that path.
 
@@ -189,18 +253,25 @@ def export_feature_extractor(
     ``weights`` and ``pooling``. ``model`` replaces the network built from ``config`` (for example one with
     random weights); it needs an output for every exported layer.
 
-    The export is written into a temporary sibling directory and renamed into place, so ``<version>`` is
-    never a partial export. An existing version is kept (ConfigError) unless ``overwrite``; then it is
-    replaced only after the new export has succeeded. Raises ConfigError for a bad place or version (before
-    any work), WeightsError for bad weights, ExportError when writing fails.
+    The served model refuses (``InvalidArgumentError``) what would exhaust a server: a file for ``encoded``
+    whose header declares more than ``max_pixels`` pixels (1024 to 2**31 - 1), checked before decoding, and
+    an ``encoded`` ``max_size``, or an ``images`` height or width, above ``max_size`` (32 to 4096).
+
+    The export is written into a temporary sibling directory and then renamed into place, so ``<version>``
+    is never a partial export. An existing version is kept (ConfigError) unless ``overwrite``; then the new
+    export, once complete, is exchanged with it in one atomic step (Linux ``renameat2``, macOS
+    ``renamex_np``), so a server never sees a missing or half-written version; where the system or file
+    system cannot exchange atomically, ExportError and the old version stays. Raises ConfigError for a bad
+    place, version or limit (before any work), WeightsError for bad weights, ExportError when writing fails.
     """
     export_dir = os.fspath(export_dir)
     config = config or StyleTransferConfig()
+    check_limits(max_pixels, max_size)
     target = check_export_target(export_dir, version, overwrite)
     layers = exported_layers(config)
     if model is None:
         model = build_feature_model(layers, load_conv_weights(config.weights), config.pooling)
-    module = build_serving_module(model, layers, config.style_layers)
+    module = build_serving_module(model, layers, config.style_layers, max_pixels=max_pixels, max_size=max_size)
     signatures = {
         "serving_default": module.features.get_concrete_function(),
         "gram": module.gram.get_concrete_function(),
@@ -216,11 +287,11 @@ def export_feature_extractor(
         os.chmod(staged, 0o755)
         tf.saved_model.save(module, staged, signatures=signatures)
         _move_into_place(staged, target, overwrite)
-    except ConfigError:
+    except (ConfigError, ExportError):
         raise
     except Exception as err:  # OSError, or TensorFlow's own error types
         message = str(err).splitlines()[0] if str(err) else ""
         raise ExportError(f"{target}: cannot write SavedModel ({type(err).__name__}: {message})") from err
     finally:
-        _remove(staged)
+        _remove(staged)  # after an exchange, the old version
     return target

@@ -1,8 +1,19 @@
 """The command line, run as a subprocess the way a user runs it."""
 
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
 import numpy as np
 import pytest
-from conftest import SHARED_IMAGES, gradient_image, one_line_error, run_cli
+from conftest import REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli
 from PIL import Image
 
 FAST = ["--max_size=48", "--steps=2"]
@@ -15,13 +26,88 @@ def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
     assert result.returncode == 0, result.stderr
     with Image.open(output) as image:
         assert image.format == "JPEG" and image.size == (48, 32)
-    assert "step 2/2" in result.stderr and "wrote" in result.stderr
+    assert "eval 2/2" in result.stderr and "wrote" in result.stderr
 
 
 def test_demo_runs_without_inputs(tmp_path):
     result = run_cli("--output=demo.png", *FAST, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "demo.png").size == (48, 36)
+
+
+def run_in_terminal(*args: str, cwd, timeout: float = 300) -> tuple[int, str]:
+    """Run ``python cli.py ARGS`` on a pseudo-terminal 100 columns wide; its exit status and all it printed."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=cwd,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    os.close(terminal)
+    printed, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([controller], [], [], 1.0)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            printed += chunk
+    os.close(controller)
+    return process.wait(timeout=10), printed.decode(errors="replace")
+
+
+def test_a_terminal_shows_one_live_line_with_image_scale_and_evaluations(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(gradient_image(64, 64, len(name))).save(photos / name)
+    Image.fromarray(gradient_image(64, 64, 9)).save(tmp_path / "style.png")
+    status, printed = run_in_terminal(
+        f"--content={photos}",
+        "--style=style.png",
+        "--output=out",
+        "--max_size=64",
+        "--scales=2",
+        "--steps=2",
+        cwd=tmp_path,
+    )
+    assert status == 0, printed
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.png", "b.png"]
+    bars = [part for line in printed.split("\n") for part in line.split("\r") if " |" in part]
+    assert any(re.match(r"image 2/2  scale 2/2 64x64  eval 1/1 \|", bar) for bar in bars), printed
+    assert any(re.match(r"image 1/2  scale 1/2 32x32  eval \d/2 \|.*s/eval ETA", bar) for bar in bars), printed
+    assert "\r" in printed and "content=" in "".join(bars)
+    assert not re.search(r"\d\d:\d\d:\d\d (image|scale|eval) ", printed)  # no progress log lines
+    assert re.search(r"\d\d:\d\d:\d\d wrote out/b.png", printed)
+    assert "Traceback" not in printed
+
+
+def test_quiet_prints_nothing_and_writes_the_image(tmp_path):
+    result = run_cli("--output=demo.png", "--quiet", *FAST, cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+    assert Image.open(tmp_path / "demo.png").size == (48, 36)
+
+
+def test_python_m_tf_nst_runs_the_command_without_runtime_chatter(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    output = tmp_path / "demo.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "tf_nst", f"--output={output}", *FAST],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Image.open(output).size == (48, 36)
+    assert all(re.match(r"\d\d:\d\d:\d\d ", line) for line in result.stderr.splitlines()), result.stderr
 
 
 def test_help_documents_every_flag():
@@ -46,6 +132,7 @@ def test_help_documents_every_flag():
         "--export_dir",
         "--export_version",
         "--[no]overwrite",  # absl's spelling of a boolean flag
+        "--[no]quiet",
         "--precision",
         "--scales",
         "--memory_limit_mb",
@@ -76,8 +163,8 @@ def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
         f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
     )
     assert result.returncode == 0, result.stderr
-    assert "coarse to fine: 32x32 (2 steps), 64x64 (1 step)" in result.stderr
-    assert "scale 1/2 32x32  step 2/2" in result.stderr and "scale 2/2 64x64  step 1/1" in result.stderr
+    assert "coarse to fine: 32x32 (2 evaluations), 64x64 (1 evaluation)" in result.stderr
+    assert "scale 1/2 32x32  eval 2/2" in result.stderr and "scale 2/2 64x64  eval 1/1" in result.stderr
     assert Image.open(output).size == (64, 64)
 
 
@@ -100,7 +187,7 @@ def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tm
         f"--memory_limit_mb={at_64 // MB + 1}",
     )
     one_line_error(result, 2, "--max_size=128: needs about", "the largest --max_size that fits is")
-    assert not output.exists() and "step 1/" not in result.stderr
+    assert not output.exists() and "eval 1/" not in result.stderr
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):

@@ -217,7 +217,7 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
     )
     for line in process.stderr:
-        if "step 3/" in line:
+        if "eval 3/" in line:
             break
     process.send_signal(signum)
     _, rest = process.communicate(timeout=120)

@@ -10,48 +10,46 @@ losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, 
 ``StyleTransfer`` (the optimisation loop with a progress callback). ``plan`` says what a run will do (precision
 and why, coarse-to-fine levels, estimated memory) before it starts. ``export_feature_extractor`` writes the
 feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is the same loss as a Keras loss,
-for training an image-to-image network with ``model.fit``.
+for training an image-to-image network with ``model.fit``; ``LBFGS`` the optimizer as a Keras optimizer.
+
+The names below are imported on first use, so ``import tf_nst`` does not import TensorFlow yet: the ``tf-nst``
+command (``tf_nst.cli``) imports it with the runtime's start-up messages kept off the terminal.
 """
 
-from tf_nst.api import Plan, Stylizer, plan, stylize, stylize_batch
-from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError, ExportError, ImageError, InsufficientMemoryError, TfNstError, WeightsError
-from tf_nst.export import export_feature_extractor
-from tf_nst.features import CONV_LAYERS, build_feature_model
-from tf_nst.image_io import load_image, save_image
-from tf_nst.keras_loss import StyleContentLoss
-from tf_nst.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
-from tf_nst.precision import PrecisionChoice, resolve_precision
-from tf_nst.transfer import Progress, StyleTransfer
-from tf_nst.weights import load_conv_weights
+import importlib
 
-__all__ = [
-    "CONV_LAYERS",
-    "ConfigError",
-    "ExportError",
-    "ImageError",
-    "InsufficientMemoryError",
-    "Plan",
-    "PrecisionChoice",
-    "Progress",
-    "StyleContentLoss",
-    "StyleTransfer",
-    "StyleTransferConfig",
-    "Stylizer",
-    "TfNstError",
-    "WeightsError",
-    "build_feature_model",
-    "content_loss",
-    "export_feature_extractor",
-    "gram_matrix",
-    "load_conv_weights",
-    "load_image",
-    "plan",
-    "resolve_precision",
-    "save_image",
-    "style_layer_loss",
-    "style_loss",
-    "stylize",
-    "stylize_batch",
-    "total_variation_loss",
-]
+_MODULES = {  # module: the public names it defines
+    "api": ("Plan", "Stylizer", "plan", "stylize", "stylize_batch"),
+    "config": ("StyleTransferConfig",),
+    "errors": ("ConfigError", "ExportError", "ImageError", "InsufficientMemoryError", "TfNstError", "WeightsError"),
+    "export": ("export_feature_extractor",),
+    "features": ("CONV_LAYERS", "build_feature_model"),
+    "image_io": ("load_image", "save_image"),
+    "keras_loss": ("StyleContentLoss",),
+    "lbfgs": ("LBFGS",),
+    "losses": ("content_loss", "gram_matrix", "style_layer_loss", "style_loss", "total_variation_loss"),
+    "precision": ("PrecisionChoice", "resolve_precision"),
+    "transfer": ("Progress", "StyleTargets", "StyleTransfer"),
+    "weights": ("load_conv_weights",),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    """A public name, imported from its module on first use; or a submodule (``tf_nst.errors``)."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

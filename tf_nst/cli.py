@@ -1,0 +1,143 @@
+"""Paint a photo in the style of a painting (Gatys et al.), or export the VGG-19 feature extractor.
+
+  tf-nst --content=photo.jpg --style=painting.jpg --output=out.png
+  tf-nst --content='photos/*.jpg' --style=a.jpg,b.jpg --output=painted/    # a batch, two styles
+  tf-nst --overwrite                              # the built-in demo images, written to stylized.png
+  tf-nst --export_dir=savedmodels/vgg19_features  # the feature extractor as a SavedModel
+
+Also `python -m tf_nst` and, in a checkout, `python cli.py`. On a terminal, progress is one live line; elsewhere,
+a log line every --log_every evaluations. Usage errors exit with status 2, failures with 1, interrupts with
+128 + the signal number; each with one line on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging as std_logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+
+from absl import app, flags, logging  # noqa: E402
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Hide what TensorFlow's C++ runtime prints on import and device discovery (it ignores Python logging)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with native_stderr_silenced():
+    import tensorflow as tf
+
+    DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
+    from tf_nst.config_flags import config_from_flags, define_config_flags
+    from tf_nst.errors import ConfigError, TfNstError
+    from tf_nst.runner import RunOptions, Stopped, UsageError, run
+
+FLAGS = flags.FLAGS
+define_config_flags()
+flags.DEFINE_string(
+    "content", None, "Content photo, or a directory or glob of photos (a batch). Omit with --style for the demo."
+)
+flags.DEFINE_list("style", None, "Style painting(s), comma-separated; their textures and colours are transferred.")
+flags.DEFINE_string(
+    "output", "stylized.png", "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch."
+)
+flags.DEFINE_boolean(
+    "overwrite", False, "Replace existing outputs (images, snapshots, an --export_dir version); otherwise refused."
+)
+flags.DEFINE_boolean("quiet", False, "Show no progress and no log lines: only warnings and errors.")
+flags.DEFINE_integer("log_every", 25, "Log progress every this many evaluations (when stderr is not a terminal).")
+flags.DEFINE_integer(
+    "save_every", 0, "Write a snapshot every N evaluations next to the output (name.0100.png); 0 = never."
+)
+flags.DEFINE_string("logdir", None, "Write TensorBoard summaries (loss terms, snapshots) to this directory.")
+flags.DEFINE_string("trace", None, "Write the run's settings, per-evaluation losses and timings to this JSON file.")
+flags.DEFINE_string(
+    "export_dir",
+    None,
+    "Instead of stylizing, write the feature extractor (the --content_layers/--style_layers, --weights, --pooling "
+    "network) as a SavedModel to <export_dir>/<export_version>/, TensorFlow Serving's layout.",
+)
+flags.DEFINE_integer("export_version", 1, "Version subdirectory of --export_dir (a positive integer).")
+
+
+def fail(message: str, status: int) -> None:
+    sys.stderr.write(f"tf_nst: error: {message}\n")
+    sys.exit(status)
+
+
+def options_from_flags() -> RunOptions:
+    """The run's options from the parsed flags; UsageError for flags that do not go together."""
+    if FLAGS.export_dir is not None:
+        given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
+        if given:
+            raise UsageError(f"--export_dir exports the feature extractor; it takes no {', '.join(given)}")
+    elif FLAGS["export_version"].present:
+        raise UsageError("--export_version: only used with --export_dir")
+    elif (FLAGS.content is None) != (FLAGS.style is None):
+        raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
+    if FLAGS.quiet:
+        shown = "none"
+    else:
+        shown = "bar" if sys.stderr.isatty() else "log"
+    return RunOptions(
+        content=FLAGS.content,
+        styles=tuple(FLAGS.style or ()),
+        output=FLAGS.output,
+        overwrite=FLAGS.overwrite,
+        log_every=FLAGS.log_every,
+        save_every=FLAGS.save_every,
+        logdir=FLAGS.logdir,
+        trace=FLAGS.trace,
+        export_dir=FLAGS.export_dir,
+        export_version=FLAGS.export_version,
+        progress=shown,
+    )
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail(f"unexpected arguments: {' '.join(argv[1:])} (flags take the form --name=value)", 2)
+    if FLAGS.quiet:
+        logging.set_verbosity(logging.WARNING)
+    try:
+        run(options_from_flags(), config_from_flags(), DEVICE)
+    except ConfigError as err:  # UsageError included
+        fail(str(err), 2)
+    except Stopped as stop:
+        fail(str(stop), 128 + stop.signum if stop.signum else 1)
+    except TfNstError as err:
+        fail(str(err), 1)
+    except KeyboardInterrupt:
+        fail("interrupted before the first evaluation", 130)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, but a bad flag is a one-line usage error with status 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as err:
+        fail(str(err).splitlines()[0], 2)
+
+
+def console_main() -> None:
+    """The ``tf-nst`` command: log to stderr with the time, parse the flags, run."""
+    sys.modules["__main__"].__doc__ = __doc__  # absl's --help prints the main module's docstring
+    for module in (__name__, "tf_nst.config_flags"):  # and lists the main module's key flags
+        for flag in FLAGS.get_flags_for_module(module):
+            FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    logging.set_verbosity(logging.INFO)
+    logging.get_absl_handler().setFormatter(std_logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    app.run(main, flags_parser=parse_flags)

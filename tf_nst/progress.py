@@ -1,0 +1,140 @@
+"""What a person sees of a running stylization: one live line on a terminal, log lines elsewhere.
+
+Counts are VGG evaluations (one forward and backward pass each), whatever the optimizer. ``LiveLine``, for a
+terminal, redraws one line in place (carriage returns, through tqdm)::
+
+    image 2/5  scale 1/2 256x192  eval 120/300 |████████            |  0.31s/eval ETA 00:56, content=0.2104 ...
+
+``LogLines``, for pipes, CI and log files, writes an absl log line every ``every`` evaluations and at the end of
+each level. ``Display`` shows nothing. Each is a ``ProgressCallback`` that is told which image of a batch comes
+next (``start_image``) and when it is done (``close``, before anything else is logged).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import logging
+from tqdm import tqdm
+
+from tf_nst.api import Plan
+from tf_nst.transfer import Progress
+
+MODES = ("bar", "log", "none")
+
+
+def loss_text(losses: dict[str, float]) -> str:
+    """``content=0.2104 style=1.302 ...``: each loss term to four significant digits."""
+    return " ".join(f"{name}={value:.4g}" for name, value in losses.items())
+
+
+def position_text(progress: Progress, image: int = 1, images: int = 1) -> str:
+    """Where the run is, when there is more than one of each: ``image 2/5  scale 1/2 32x32  `` (or empty)."""
+    text = f"image {image}/{images}  " if images > 1 else ""
+    if progress.scales > 1:
+        text += f"scale {progress.scale}/{progress.scales} {progress.size[0]}x{progress.size[1]}  "
+    return text
+
+
+def log_plan(plan: Plan, scales: int) -> None:
+    """Say before an image's run what it will do: precision and why, the pyramid, the memory estimate."""
+    logging.info("precision %s (%s)", plan.precision.precision, plan.precision.reason)
+    if scales > 1:
+        levels = ", ".join(
+            f"{w}x{h} ({n} evaluation{'s' * (n != 1)})"
+            for (w, h), n in [(level.size, level.steps) for level in plan.levels]
+        )
+        dropped = f" ({scales - len(plan.levels)} of {scales} scales left out: below about 256 px)"
+        logging.info("coarse to fine: %s%s", levels, dropped if len(plan.levels) < scales else "")
+    budget = plan.budget
+    limit = f" of {budget.limit / 2**30:.1f} GB {budget.source}" if budget.limit else ""
+    logging.info("estimated peak memory %.1f GB%s", plan.memory_bytes / 2**30, limit)
+
+
+class Display:
+    """Shows nothing (``--quiet``); the base of the displays that do."""
+
+    def __init__(self) -> None:
+        self.image, self.images = 1, 1
+
+    def start_image(self, image: int, images: int) -> None:
+        """The next reports are of image ``image`` (1-based) of ``images``."""
+        self.image, self.images = image, images
+
+    def __call__(self, progress: Progress) -> None:
+        pass
+
+    def close(self) -> None:
+        """The image is done (or failed): clear what is on screen."""
+
+
+class LogLines(Display):
+    """An absl INFO line every ``every`` evaluations and at the last one of each level."""
+
+    def __init__(self, every: int):
+        super().__init__()
+        self.every = every
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.step % self.every and progress.step != progress.steps:
+            return
+        seconds = 1.0 / max(progress.steps_per_second, 1e-9)
+        logging.info(
+            "%seval %d/%d  %s  %.3f s/eval  ETA %.0fs",
+            position_text(progress, self.image, self.images),
+            progress.step,
+            progress.steps,
+            loss_text(progress.losses),
+            seconds,
+            (progress.steps - progress.step) * seconds,
+        )
+
+
+class LiveLine(Display):
+    """One line on ``stream`` (a terminal), redrawn as evaluations complete; a new bar for each level.
+
+    The rate and ETA are tqdm's smoothed ones, measured from the first report of a level on (so the first
+    evaluation, which traces and compiles the step, does not count).
+    """
+
+    FORMAT = "{desc}eval {n_fmt}/{total_fmt} |{bar:20}| {rate_inv_fmt} ETA {remaining}{postfix}"
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar = None
+        self.level = None
+
+    def __call__(self, progress: Progress) -> None:
+        level = (self.image, progress.scale, progress.steps)
+        if self.bar is None or level != self.level:
+            self.close()
+            self.level = level
+            self.bar = tqdm(
+                total=progress.steps,
+                initial=progress.step,
+                desc=position_text(progress, self.image, self.images),
+                unit="eval",
+                bar_format=self.FORMAT,
+                file=self.stream,
+                dynamic_ncols=True,
+                leave=False,
+                postfix=loss_text(progress.losses),
+            )
+        else:
+            self.bar.set_postfix_str(loss_text(progress.losses), refresh=False)
+            self.bar.update(progress.step - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def display(mode: str, log_every: int = 25) -> Display:
+    """The display for ``mode``: ``bar`` (a live line on stderr), ``log`` (every ``log_every``) or ``none``."""
+    if mode == "bar":
+        return LiveLine()
+    if mode == "log":
+        return LogLines(log_every)
+    return Display()

@@ -1,0 +1,289 @@
+"""A run of the ``tf-nst`` command: the images to stylize and where each goes, the records kept, signals, export.
+
+``run`` takes ``RunOptions`` (what to read and write, how to show progress) and the run's
+``StyleTransferConfig``; it reads no flags (``tf_nst.cli`` builds both). It raises ``UsageError`` for outputs it
+will not write, ``Stopped`` when a run ends early after saving its latest image, and tf_nst's other errors as
+they come; the command turns them into exit statuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import logging as std_logging
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tf_nst import progress
+from tf_nst.api import Stylizer
+from tf_nst.config import StyleTransferConfig
+from tf_nst.demo import demo_content, demo_style
+from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
+from tf_nst.image_io import ImageLike, image_format, save_image
+from tf_nst.records import Snapshots, TensorBoardLog, Trace, chain
+from tf_nst.transfer import ProgressCallback
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+class UsageError(ConfigError):
+    """Options that make no sense together, or an output that will not be written (exit status 2)."""
+
+
+class Stopped(TfNstError):
+    """The run ended early and saved its latest image; ``signum`` is the signal that stopped it (None when the
+    loss stopped being finite)."""
+
+    def __init__(self, message: str, signum: int | None):
+        super().__init__(message)
+        self.signum = signum
+
+
+class BatchFailed(TfNstError):
+    """Some images of a batch could not be stylized (the others were written)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run reads and writes besides the stylization settings, and how it shows progress."""
+
+    content: str | None = None  # a photo, or a directory or glob of photos (a batch); None: the demo images
+    styles: tuple[str, ...] = ()  # style paintings; none: the demo painting
+    output: str = "stylized.png"  # an image file, or a directory for a batch
+    overwrite: bool = False  # replace existing outputs, snapshots and export versions
+    log_every: int = 25  # evaluations between progress log lines (progress="log")
+    save_every: int = 0  # evaluations between snapshots beside the output; 0: none
+    logdir: str | None = None  # TensorBoard summaries
+    trace: str | None = None  # JSON trace of settings, per-evaluation losses and timings
+    export_dir: str | None = None  # export the feature extractor there instead of stylizing
+    export_version: int = 1
+    progress: str = "log"  # bar (a live line, for a terminal) | log | none
+
+    def __post_init__(self) -> None:
+        if self.save_every < 0 or self.log_every <= 0:
+            raise UsageError("--save_every must be >= 0 and --log_every > 0")
+        if self.progress not in progress.MODES:
+            raise UsageError(f"progress '{self.progress}' is not one of {', '.join(progress.MODES)}")
+
+
+def content_paths(content: str) -> list[str] | None:
+    """The files of a batch (a directory or a glob), sorted; None for a single file."""
+    if os.path.isdir(content):
+        names = sorted(os.listdir(content))
+        return [os.path.join(content, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+    if glob.has_magic(content):
+        return sorted(p for p in glob.glob(content) if os.path.isfile(p))
+    return None
+
+
+def batch_output(output_dir: str, content: str) -> str:
+    """Where a batch writes ``content``'s result: same name in ``output_dir``, PNG unless JPEG/WebP."""
+    stem, extension = os.path.splitext(os.path.basename(content))
+    return os.path.join(output_dir, stem + (extension if extension.lower() in (".jpg", ".jpeg", ".webp") else ".png"))
+
+
+def check_output(output: str, inputs: list[str], options: RunOptions) -> None:
+    """Refuse, before any work, an output that would overwrite an input or cannot be written."""
+    target = os.path.realpath(output)
+    if os.path.isdir(target):
+        raise UsageError(f"--output={output}: is a directory")
+    try:
+        image_format(output)
+    except ImageError as err:
+        raise UsageError(f"--output={err}") from None
+    for path in inputs:
+        if os.path.realpath(path) == target:
+            raise UsageError(f"--output={output}: is the same file as input {path}")
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise UsageError(f"--output={output}: directory {os.path.dirname(output) or '.'} does not exist")
+    if os.path.exists(target) and not options.overwrite:
+        raise UsageError(f"--output={output}: exists (pass --overwrite to replace it)")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"--output={output}: directory is not writable")
+    stem, extension = os.path.splitext(output)
+    earlier = glob.glob(f"{glob.escape(stem)}.[0-9][0-9][0-9][0-9]*{glob.escape(extension)}")
+    if options.save_every > 0 and earlier and not options.overwrite:
+        raise UsageError(f"--output={output}: snapshots of an earlier run exist ({earlier[0]}); pass --overwrite")
+
+
+def jobs(options: RunOptions, init: str) -> tuple[list[tuple[ImageLike, str]], bool]:
+    """(content, output) pairs and whether they are a batch. A single output is checked here; a batch's outputs
+    are checked one by one as the batch goes (a bad one is skipped)."""
+    if options.content is None:
+        check_output(options.output, [init], options)
+        return [(np.asarray(demo_content()), options.output)], False
+    batch = content_paths(options.content)
+    if batch is None:
+        check_output(options.output, [options.content, *options.styles, init], options)
+        return [(options.content, options.output)], False
+    if not batch:
+        raise UsageError(f"--content={options.content}: no image files found")
+    if os.path.exists(options.output) and not os.path.isdir(options.output):
+        raise UsageError(f"--output={options.output}: must be a directory for a batch of content images")
+    os.makedirs(options.output, exist_ok=True)
+    return [(path, batch_output(options.output, path)) for path in batch], True
+
+
+class Recorders:
+    """The callbacks the options ask for: the progress display, snapshots, TensorBoard, the trace."""
+
+    def __init__(self, options: RunOptions, config: StyleTransferConfig, device: str):
+        self.options = options
+        self.display = progress.display(options.progress, options.log_every)
+        self.tensorboard = TensorBoardLog(options.logdir, options.save_every) if options.logdir else None
+        settings = {"config": dataclasses.asdict(config), "device": device}
+        self.trace = Trace(options.trace, settings) if options.trace else None
+        per_evaluation = options.progress == "bar" or self.tensorboard is not None or self.trace is not None
+        self.report_every = (
+            1 if per_evaluation else math.gcd(options.log_every, options.save_every or options.log_every)
+        )
+        self.last = None
+
+    def for_image(self, name: str, output: str, index: int, count: int) -> ProgressCallback:
+        """The combined callback for image ``index`` of ``count`` (1-based), written to ``output``."""
+        if self.trace:
+            self.trace.start(name)
+        self.display.start_image(index, count)
+        snapshots = Snapshots(output, self.options.save_every) if self.options.save_every > 0 else None
+        return chain(lambda p: setattr(self, "last", p), self.display, snapshots, self.tensorboard, self.trace)
+
+    def finish(self, **summary) -> None:
+        """Close the summaries and write the trace with ``summary`` added."""
+        self.display.close()
+        if self.tensorboard:
+            self.tensorboard.close()
+        if self.trace:
+            self.trace.write(**summary)
+
+
+class TermAsInterrupt:
+    """Within the block, SIGTERM stops the run as Ctrl-C does (the latest image is saved); ``received`` is
+    the signal that stopped it."""
+
+    def __enter__(self) -> TermAsInterrupt:
+        self.received = signal.SIGINT
+        self.previous = signal.signal(signal.SIGTERM, self._stop)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        signal.signal(signal.SIGTERM, self.previous)
+
+    def _stop(self, signum, frame) -> None:
+        self.received = signal.Signals(signum)
+        raise KeyboardInterrupt
+
+
+def stopped(stop: RunStopped, output: str, recorders: Recorders, signum: int) -> Stopped:
+    """What the command says after ``stop``'s image was saved to ``output``; the records are closed."""
+    if isinstance(stop, Interrupted):
+        recorders.finish(interrupted_at_step=stop.step)
+        return Stopped(f"{stop}; saved the latest image to {output}", signum)
+    recorders.finish(stopped_at_step=stop.step)
+    return Stopped(f"{stop}; saved the last good image to {output}", None)
+
+
+def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> None:
+    """Stylize the content image(s) with the style(s) and write the results; log what was written."""
+    styles = list(options.styles) or [np.asarray(demo_style())]
+    todo, batch = jobs(options, config.init)
+    if options.content is None:
+        logging.info("no --content/--style: using the built-in demo images")
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    tf.keras.utils.set_random_seed(config.seed)
+    logging.info(
+        "%d image(s) at %d px, %d evaluations, weights=%s, seed=%d, on %s",
+        len(todo),
+        config.max_size,
+        config.steps,
+        config.weights,
+        config.seed,
+        device,
+    )
+    stylizer = Stylizer(styles, config, on_plan=lambda plan: progress.log_plan(plan, config.scales))
+    recorders = Recorders(options, config, device)
+    failures, done = [], 0
+    with TermAsInterrupt() as signals:
+        for index, (content, output) in enumerate(todo, 1):
+            name = content if isinstance(content, str) else "demo"
+            started = time.perf_counter()
+            try:
+                if batch:
+                    check_output(output, [content, *options.styles], options)
+                callback = recorders.for_image(name, output, index, len(todo))
+                try:
+                    result = stylizer(content, callback, recorders.report_every)
+                finally:
+                    recorders.display.close()  # before anything else is logged
+            except (UsageError, ImageError) as err:
+                if not batch:
+                    raise
+                logging.error("skipping %s: %s", content, err)
+                failures.append(f"{content}: {err}")
+                continue
+            except RunStopped as stop:
+                save_image(stop.image, output)
+                raise stopped(stop, output, recorders, signals.received) from None
+            except KeyboardInterrupt:
+                recorders.finish(images_written=done, failures=failures)
+                written = f" ({done} of {len(todo)} images written)" if batch else ""
+                raise Stopped(f"interrupted before the first evaluation{written}", signals.received) from None
+            save_image(result, output)
+            done += 1
+            logging.info(
+                "wrote %s in %.1fs (%.3f s/eval); losses: %s",
+                output,
+                time.perf_counter() - started,
+                1.0 / recorders.last.steps_per_second,
+                progress.loss_text(recorders.last.losses),
+            )
+    recorders.finish(images_written=done, failures=failures)
+    if failures:
+        raise BatchFailed(f"{len(failures)} of {len(todo)} images failed (first: {failures[0]})")
+
+
+@contextlib.contextmanager
+def info_logs_silenced():
+    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
+    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    logging.set_verbosity(min(verbosity, logging.WARNING))
+    tf_logger.setLevel(std_logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        tf_logger.setLevel(tf_level)
+
+
+def export(options: RunOptions, config: StyleTransferConfig) -> None:
+    """Write the feature extractor as a SavedModel to ``options.export_dir`` and log where it went."""
+    from tf_nst.export import export_feature_extractor, exported_layers
+
+    with info_logs_silenced():
+        path = export_feature_extractor(options.export_dir, config, options.export_version, options.overwrite)
+    logging.info(
+        "wrote the SavedModel (layers %s, weights=%s, pooling=%s) to %s; TensorFlow Serving's model base path is %s",
+        ",".join(exported_layers(config)),
+        config.weights,
+        config.pooling,
+        path,
+        options.export_dir,
+    )
+
+
+def run(options: RunOptions, config: StyleTransferConfig, device: str = "CPU") -> None:
+    """Export (``options.export_dir``) or stylize, as the options say; ``device`` is only reported."""
+    if options.export_dir is not None:
+        export(options, config)
+    else:
+        stylize(options, config, device)

@@ -134,7 +134,7 @@ class _StylizeFn(beam.DoFn):
             raise ImageError(f"{path}: is its own output file; choose another output directory")
         start = time.perf_counter()
         pixels = read_pixels(path, self.config.max_input_pixels)
-        tf.keras.utils.set_random_seed(self.config.seed)  # each image as if it were a CLI run of its own
+        tf.keras.utils.set_random_seed(self.config.seed)  # the same random state whatever this worker ran before
         image = self.stylizer(pixels)
         try:
             write_atomically(output, encode_image(image, "PNG"), "image/png")

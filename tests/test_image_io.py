@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import PIL
 import pytest
 from conftest import gradient_image
 from PIL import Image
@@ -19,7 +20,15 @@ def save(tmp_path, image: Image.Image, name: str, **options):
 
 @pytest.mark.parametrize(
     "mode",
-    ["RGB", "L", "1", "P", "CMYK", "RGBA", "LA", "I;16", "I", "F", "YCbCr"],
+    [
+        *["RGB", "L", "1", "P", "CMYK", "RGBA", "LA", "I;16", "I", "F"],
+        pytest.param(
+            "YCbCr",
+            marks=pytest.mark.xfail(
+                int(PIL.__version__.split(".")[0]) < 13, reason="Pillow 12 (apache-beam's cap) cannot read YCbCr TIFF"
+            ),
+        ),
+    ],
 )
 def test_every_mode_loads_as_rgb_in_unit_range(tmp_path, mode):
     image = Image.fromarray(gradient_image(48, 40)).convert(mode) if mode not in ("I;16", "I", "F") else None

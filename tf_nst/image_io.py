@@ -6,6 +6,7 @@ targets then carry coloured speckle into the result. Writes are atomic (temporar
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import tempfile
@@ -57,16 +58,17 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
-def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS, data: bytes | None = None) -> np.ndarray:
     """Decode ``path`` to float32 ``[H, W, 3]`` in [0, 1], honouring EXIF orientation.
 
-    The size in the file's header is checked against ``max_pixels`` before any pixel is decoded.
+    The size in the file's header is checked against ``max_pixels`` before any pixel is decoded. ``data``: the
+    file's bytes, when already read (e.g. from a Beam filesystem); ``path`` then only names it in errors.
     Raises ImageError naming the file for a missing, unreadable, truncated, undecodable, empty or too large file.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies instead
-            with Image.open(path) as image:
+            with Image.open(path if data is None else io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ImageError(
@@ -98,12 +100,15 @@ def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     return pixels
 
 
-def load_image(path: str, max_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read ``path`` as float32 ``[1, H, W, 3]`` in [0, 1], resized so its longest side is ``max_size``.
+def load_image(
+    path: str, max_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, data: bytes | None = None
+) -> np.ndarray:
+    """Read ``path`` (or its bytes ``data``, see ``read_image``) as float32 ``[1, H, W, 3]`` in [0, 1], resized
+    so its longest side is ``max_size``.
 
     Raises ImageError if the file, or the resized result, is smaller than the network's 32x32 minimum.
     """
-    pixels = read_image(path, max_pixels)
+    pixels = read_image(path, max_pixels, data)
     if min(pixels.shape[:2]) < MIN_SIDE:
         raise ImageError(
             f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum"
@@ -155,6 +160,19 @@ def image_format(path: str) -> str:
     return FORMATS[extension]
 
 
+def _encode(pixels: np.ndarray, f, fmt: str) -> None:
+    """Write uint8 ``[H, W, 3]`` ``pixels`` as a ``fmt`` file (PNG, JPEG or WEBP) to the binary file ``f``."""
+    Image.fromarray(pixels).save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+
+
+def encode_image(image, fmt: str = "PNG") -> bytes:
+    """The bytes ``save_image`` writes for ``image`` (float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1]) as a
+    ``fmt`` file (PNG, JPEG or WEBP), quantized by ``to_uint8``."""
+    buffer = io.BytesIO()
+    _encode(to_uint8(image), buffer, fmt)
+    return buffer.getvalue()
+
+
 def save_image(image, path: str) -> None:
     """Write ``image`` (float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1]) to ``path`` atomically.
 
@@ -166,14 +184,13 @@ def save_image(image, path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ImageError(f"{path}: directory {directory} does not exist")
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     try:
         fd, tmp_path = tempfile.mkstemp(prefix=".tf_nst-", suffix=".tmp", dir=directory)
     except OSError as err:
         raise ImageError(f"{path}: cannot write ({err.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            Image.fromarray(pixels).save(f, format=fmt, **options)
+            _encode(pixels, f, fmt)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp_path, 0o644)

@@ -1,0 +1,167 @@
+"""The Apache Beam pipeline: ``python -m tf_nst.beam`` as a subprocess on the DirectRunner, and its pieces."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO, gradient_image, one_line_error, run_cli
+from PIL import Image
+
+beam = pytest.importorskip("apache_beam")
+
+FAST = ["--max_size=64", "--steps=3", "--seed=0"]
+
+
+def run_beam(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m tf_nst.beam ARGS`` as a user would; returns the completed process (text output)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "tf_nst.beam", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env
+    )
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), np.int16)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Three small photos (PNG and JPEG, two sizes), one broken file, and a style painting."""
+    root = tmp_path_factory.mktemp("beam")
+    inputs = root / "photos"
+    inputs.mkdir()
+    Image.fromarray(gradient_image(64, 48, 1)).save(inputs / "harbour.png")
+    Image.fromarray(gradient_image(48, 64, 3)).save(inputs / "tower.jpg", quality=95)
+    Image.fromarray(gradient_image(64, 48, 4)).save(inputs / "street.png")
+    (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"no image data follows")
+    style = root / "style.jpg"
+    Image.fromarray(gradient_image(64, 64, 2)[:, ::-1]).save(style)
+    return inputs, style
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(photos, tmp_path_factory):
+    """One DirectRunner run over the photos: (process, output directory)."""
+    inputs, style = photos
+    output_dir = tmp_path_factory.mktemp("beam_out") / "painted"
+    result = run_beam(f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *FAST)
+    return result, output_dir
+
+
+def test_writes_every_good_input_and_records_the_broken_one(photos, pipeline_run):
+    inputs, _ = photos
+    result, output_dir = pipeline_run
+    one_line_error(result, 1, "1 of 4 images failed", str(inputs / "broken.png"), "failures.jsonl")
+    assert sorted(os.listdir(output_dir)) == ["failures.jsonl", "harbour.png", "street.png", "tower.png"]
+    assert Image.open(output_dir / "tower.png").size == (48, 64)
+    assert Image.open(output_dir / "harbour.png").size == (64, 48)
+    records = [json.loads(line) for line in (output_dir / "failures.jsonl").read_text().splitlines()]
+    assert len(records) == 1 and records[0]["input"] == str(inputs / "broken.png")
+    assert "cannot decode" in records[0]["error"] and "\n" not in records[0]["error"]
+
+
+def test_pixels_equal_the_clis(photos, pipeline_run, tmp_path):
+    inputs, style = photos
+    _, output_dir = pipeline_run
+    cli_output = tmp_path / "harbour.png"
+    result = run_cli(f"--content={inputs / 'harbour.png'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    assert result.returncode == 0, result.stderr
+    difference = np.abs(pixels(output_dir / "harbour.png") - pixels(cli_output))
+    assert difference.max() <= 3, difference.max()
+
+
+def test_all_good_inputs_exit_0_and_an_earlier_run_is_not_overwritten(photos, tmp_path):
+    inputs, style = photos
+    output_dir = tmp_path / "painted"
+    flags = [f"--input={inputs}/harbour.png", f"--style={style}", f"--output_dir={output_dir}", *FAST]
+    result = run_beam(*flags)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "wrote 1 image(s)" in result.stderr
+    assert sorted(os.listdir(output_dir)) == ["failures.jsonl", "harbour.png"]
+    assert (output_dir / "failures.jsonl").read_text() == ""
+    again = run_beam(*flags)
+    one_line_error(again, 2, f"--output_dir={output_dir}", "--overwrite")
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["--stpes=3"], ["unknown flag --stpes=3"]),
+        (["--input=/nonexistent/*.jpg"], ["--input=/nonexistent/*.jpg", "no files match"]),
+        (["--steps=0"], ["--steps", "must be positive"]),
+    ],
+)
+def test_usage_errors_are_one_line_with_status_2(photos, tmp_path, extra, fragments):
+    inputs, style = photos
+    result = run_beam(f"--input={inputs}/*.png", f"--style={style}", f"--output_dir={tmp_path / 'out'}", *extra)
+    one_line_error(result, 2, *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_multi_process_run_gives_the_same_images(photos, pipeline_run, tmp_path):
+    inputs, style = photos
+    _, single_process = pipeline_run
+    output_dir = tmp_path / "painted"
+    result = run_beam(
+        f"--input={inputs}/*",
+        f"--style={style}",
+        f"--output_dir={output_dir}",
+        *FAST,
+        "--direct_num_workers=2",
+        "--direct_running_mode=multi_processing",
+    )
+    one_line_error(result, 1, "1 of 4 images failed", "broken.png")
+    for name in ("harbour.png", "tower.png", "street.png"):
+        assert np.abs(pixels(output_dir / name) - pixels(single_process / name)).max() <= 3, name
+    assert (output_dir / "failures.jsonl").read_text() == (single_process / "failures.jsonl").read_text()
+
+
+def test_the_transform_keys_results_by_input_and_tags_failures(tmp_path):
+    """``StylizeImages`` in a pipeline of one's own: one input per output name, the others fail as duplicates."""
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from tf_nst import StyleTransferConfig
+    from tf_nst.beam import StylizeImages
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second, style = tmp_path / "a" / "x.png", tmp_path / "b" / "x.jpg", tmp_path / "style.png"
+    Image.fromarray(gradient_image(32, 32, 5)).save(first)
+    Image.fromarray(gradient_image(32, 32, 6)).save(second)
+    Image.fromarray(gradient_image(32, 32, 7)).save(style)
+    output_dir = tmp_path / "out"
+    config = StyleTransferConfig(max_size=32, steps=1)
+    with beam.Pipeline("DirectRunner") as pipeline:
+        out = pipeline | beam.Create([str(first), str(second)]) | StylizeImages(str(style), config, str(output_dir))
+        assert_that(out.stylized, equal_to([(str(first), str(output_dir / "x.png"))]), label="stylized")
+        failed = out.failed | beam.Map(lambda failure: (failure[0], "same output" in failure[1]))
+        assert_that(failed, equal_to([(str(second), True)]), label="failed")
+    assert os.listdir(output_dir) == ["x.png"]
+
+
+def test_output_paths_and_atomic_writes(tmp_path):
+    from tf_nst.beam import output_path
+    from tf_nst.beam.transform import write_atomically
+
+    assert output_path("/photos/IMG_1.final.JPG", str(tmp_path)) == str(tmp_path / "IMG_1.final.png")
+    assert output_path("/photos/.hidden", str(tmp_path)) == str(tmp_path / ".hidden.png")
+    assert output_path("/photos/photo", str(tmp_path)) == str(tmp_path / "photo.png")
+    target = tmp_path / "result.png"
+    target.write_bytes(b"old")
+    write_atomically(str(target), b"new")
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == ["result.png"]
+
+
+def test_bytes_decode_and_encode_as_the_files_do(image_files, tmp_path):
+    from tf_nst.image_io import encode_image, load_image, save_image
+
+    content, _ = image_files
+    from_bytes = load_image(str(content), 48, data=content.read_bytes())
+    np.testing.assert_array_equal(from_bytes, load_image(str(content), 48))
+    save_image(from_bytes, str(tmp_path / "saved.png"))
+    assert encode_image(from_bytes, "PNG") == (tmp_path / "saved.png").read_bytes()

@@ -1,0 +1,246 @@
+"""Command line of the Beam pipeline: stylize every file of a glob, on any Beam runner.
+
+    python -m tf_nst.beam --input='photos/*.jpg' --style=starry.jpg --output_dir=painted --steps=300
+    python -m tf_nst.beam ... --direct_num_workers=2 --direct_running_mode=multi_processing
+    python -m tf_nst.beam --input='gs://b/photos/*' --style=gs://b/starry.jpg --output_dir=gs://b/painted \\
+        --runner=DataflowRunner --project=P --region=R --temp_location=gs://b/tmp --extra_package=tf_nst-....whl
+
+It takes the CLI's stylization flags (``tf_nst.config_flags``) and its own ``--input``, ``--style``,
+``--output_dir`` and ``--overwrite``; every other flag is a Beam pipeline option (the DirectRunner by default).
+It writes ``output_dir/<input file stem>.png`` per input and ``output_dir/failures.jsonl``, one
+``{"input": ..., "error": ...}`` line per input that failed. Exit status: 0 when every input was written, 1 when
+any failed or the pipeline did, 2 for a usage error; each error is one line on stderr with no traceback.
+This is the only module of the package that reads flags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging as std_logging
+import operator
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+
+from absl import app, flags, logging  # noqa: E402
+
+
+def fail(message: str, status: int) -> None:
+    sys.stderr.write(f"tf_nst: error: {message}\n")
+    sys.exit(status)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Hide what TensorFlow's C++ runtime prints on import and device discovery (it ignores Python logging)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def root_warnings_silenced():
+    """Keep warnings that libraries log on the root logger at import (Beam's missing optional clients) quiet."""
+    root = std_logging.getLogger()
+    level, handler = root.level, std_logging.NullHandler()
+    root.addHandler(handler)  # so that logging.warning() does not install a stderr handler of its own
+    root.setLevel(std_logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.removeHandler(handler)
+
+
+with native_stderr_silenced():
+    import tensorflow as tf
+
+    tf.config.list_physical_devices("GPU")  # device discovery, and its chatter, now
+    from tf_nst.config_flags import config_from_flags, define_config_flags
+    from tf_nst.errors import ConfigError, TfNstError
+try:
+    with native_stderr_silenced(), root_warnings_silenced():
+        import apache_beam as beam
+except ImportError:
+    fail("Apache Beam is not installed: pip install 'tf_nst[beam]'", 2)
+from apache_beam.io import fileio  # noqa: E402
+from apache_beam.io.filesystems import FileSystems  # noqa: E402
+from apache_beam.metrics.metric import MetricsFilter  # noqa: E402
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions  # noqa: E402
+from apache_beam.runners.runner import PipelineState  # noqa: E402
+
+from tf_nst.beam.transform import (  # noqa: E402
+    FAILURES_FILE,
+    METRICS_NAMESPACE,
+    StylizeImages,
+    WriteFailures,
+    one_line,
+    read_bytes,
+    read_pixels,
+)
+
+FLAGS = flags.FLAGS
+define_config_flags()
+flags.DEFINE_string("input", None, "Glob of content photos on any Beam filesystem (local, gs://, s3://, ...).")
+flags.DEFINE_string("style", None, "Style painting(s), comma-separated, on any Beam filesystem.")
+flags.DEFINE_string("output_dir", None, "Directory for <input file stem>.png per input and failures.jsonl.")
+flags.DEFINE_boolean("overwrite", False, "Replace the results of an earlier run in --output_dir; otherwise refused.")
+
+
+class UsageError(Exception):
+    """A flag combination that makes no sense; exit status 2."""
+
+
+def build_pipeline(args: list[str]) -> beam.Pipeline:
+    """A pipeline with Beam's options from ``args``, checked: UsageError naming an argument neither tf_nst nor Beam
+    (with the chosen runner's own options) knows, or an option value Beam refuses."""
+    options = PipelineOptions(args)
+    standard = options.view_as(StandardOptions)
+    standard.runner = standard.runner or "DirectRunner"
+    try:
+        pipeline = beam.Pipeline(options=options)  # imports the runner, whose own options then count as known
+    except (ValueError, ImportError) as err:
+        raise UsageError(" ".join(line.strip() for line in str(err).splitlines() if line.strip())) from None
+    parsers = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+
+    def refuse(message: str) -> None:
+        raise UsageError(message)
+
+    parsers[0].error = refuse
+    _, unknown = parsers[0].parse_known_args(args)
+    if unknown and unknown[0].startswith("-"):
+        raise UsageError(f"unknown flag {unknown[0]} (neither a tf_nst flag nor a Beam pipeline option)")
+    if unknown:
+        raise UsageError(f"unexpected argument {unknown[0]} (flags take the form --name=value)")
+    return pipeline
+
+
+def check_input(pattern: str) -> None:
+    """UsageError unless ``pattern`` matches at least one file."""
+    if os.path.isdir(pattern):
+        raise UsageError(f"--input={pattern}: is a directory; give a glob of its files, e.g. --input='{pattern}/*'")
+    try:
+        matched = FileSystems.match([pattern], limits=[1])[0].metadata_list
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--input={pattern}: {one_line(err)}") from None
+    if not matched:
+        raise UsageError(f"--input={pattern}: no files match")
+
+
+def prepare_output_dir(output_dir: str, overwrite: bool) -> None:
+    """Create ``output_dir``, or refuse (without ``overwrite``) one that holds an earlier run's results."""
+    try:
+        if not FileSystems.exists(output_dir):
+            FileSystems.mkdirs(output_dir)
+            return
+        earlier = FileSystems.match([FileSystems.join(output_dir, "*.png")], limits=[1])[0].metadata_list
+        failures = FileSystems.join(output_dir, FAILURES_FILE)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--output_dir={output_dir}: {one_line(err)}") from None
+    found = earlier[0].path if earlier else failures if FileSystems.exists(failures) else None
+    if found and not overwrite:
+        raise UsageError(f"--output_dir={output_dir}: holds results of an earlier run ({found}); pass --overwrite")
+
+
+def counter(result, name: str) -> int | None:
+    """The value of tf_nst's Beam counter ``name``, or None where the runner does not report it."""
+    try:
+        found = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(name))
+        values = [c.committed if c.committed is not None else c.attempted for c in found["counters"]]
+    except Exception:  # runners without metrics raise anything from NotImplementedError on
+        return None
+    return sum(values) if values else 0
+
+
+def read_failures(path: str) -> list[dict]:
+    """The records of ``failures.jsonl``."""
+    return [json.loads(line) for line in read_bytes(path).decode("utf-8").splitlines() if line.strip()]
+
+
+def run(args: list[str]) -> None:
+    missing = [f"--{name}" for name in ("input", "style", "output_dir") if not FLAGS[name].value]
+    if missing:
+        raise UsageError(f"give {', '.join(missing)}")
+    config = config_from_flags()
+    styles = FLAGS.style.split(",")
+    config.blend_weights(len(styles))
+    pipeline = build_pipeline(args)
+    check_input(FLAGS.input)
+    for style in styles:
+        read_pixels(style, config.max_input_pixels)  # a bad style would fail every worker: refuse it here
+    output_dir = FLAGS.output_dir
+    prepare_output_dir(output_dir, FLAGS.overwrite)
+    failures_path = FileSystems.join(output_dir, FAILURES_FILE)
+
+    results = (
+        pipeline
+        | "Match" >> fileio.MatchFiles(FLAGS.input)
+        | "Paths" >> beam.Map(operator.attrgetter("path"))
+        | "StylizeImages" >> StylizeImages(styles, config, output_dir)
+    )
+    _ = results.failed | "WriteFailures" >> WriteFailures(failures_path)
+    logging.info(
+        "stylizing %s at %d px, %d steps, seed=%d into %s",
+        FLAGS.input,
+        config.max_size,
+        config.steps,
+        config.seed,
+        output_dir,
+    )
+    try:
+        result = pipeline.run()
+        state = result.wait_until_finish()
+    except Exception as err:  # a runner's failure arrives as any exception type
+        logging.debug("the pipeline failed", exc_info=True)
+        fail(f"the pipeline failed: {one_line(err)} (--verbosity=1 logs the traceback)", 1)
+    if state not in (PipelineState.DONE, None):
+        fail(f"the pipeline ended in state {state}", 1)
+    try:
+        failures = read_failures(failures_path)
+    except (OSError, ValueError) as err:
+        fail(f"{failures_path}: cannot read the pipeline's failure records ({one_line(err)})", 1)
+    stylized = counter(result, "stylized")
+    if failures:
+        first = failures[0]
+        total = f" of {stylized + len(failures)}" if stylized is not None else ""
+        fail(
+            f"{len(failures)}{total} images failed (first: {first['input']}: {first['error']}); see {failures_path}",
+            1,
+        )
+    logging.info("wrote %s image(s) to %s", stylized if stylized is not None else "all", output_dir)
+
+
+def main(argv: list[str]) -> None:
+    try:
+        run(argv[1:])
+    except (UsageError, ConfigError) as err:
+        fail(str(err), 2)
+    except TfNstError as err:
+        fail(str(err), 1)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser for tf_nst's flags; the rest are Beam's. A bad flag is a one-line usage error, status 2."""
+    try:
+        return FLAGS(argv, known_only=True)
+    except flags.Error as err:
+        fail(str(err).splitlines()[0], 2)
+
+
+if __name__ == "__main__":
+    logging.set_verbosity(logging.INFO)
+    logging.get_absl_handler().setFormatter(std_logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    std_logging.getLogger("apache_beam").setLevel(std_logging.WARNING)  # runner internals; errors still show
+    app.run(main, flags_parser=parse_flags)

@@ -1,0 +1,192 @@
+"""``StylizeImages``: a Beam ``PTransform`` that stylizes image files, one independent optimisation each.
+
+Inputs are file paths on any Beam filesystem (local; ``gs://`` or ``s3://`` where Beam has those extras). Each
+input ``dir/name.ext`` is written as PNG to ``output_dir/name.png``, with the CLI's decoding, optimisation and
+quantization, so a result has the CLI's pixels for the same image, styles, config and machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from tf_nst.api import Stylizer
+from tf_nst.config import StyleTransferConfig
+from tf_nst.errors import ImageError, Interrupted, TfNstError
+from tf_nst.image_io import encode_image, load_image
+
+STYLIZED = "stylized"  # main output: (input path, output path)
+FAILED = "failed"  # tagged output: (input path, one-line error)
+FAILURES_FILE = "failures.jsonl"
+METRICS_NAMESPACE = "tf_nst"
+
+log = logging.getLogger(__name__)
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of the file at ``path``, on any Beam filesystem; OSError (BeamIOError) if it cannot be read."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return f.read()
+
+
+def read_pixels(path: str, max_pixels: int) -> np.ndarray:
+    """The image at ``path`` as float32 ``[H, W, 3]`` in [0, 1], decoded as ``tf_nst.load_image`` decodes a
+    local file. Raises ImageError naming ``path`` for a file that cannot be read or decoded."""
+    try:
+        data = read_bytes(path)
+    except OSError as err:
+        raise ImageError(f"{path}: cannot read ({one_line(err)})") from None
+    return load_image(path, max_pixels=max_pixels, data=data)[0]
+
+
+def write_atomically(path: str, data: bytes, mime_type: str = "application/octet-stream") -> None:
+    """Write ``data`` to ``path`` on any Beam filesystem: a temporary name beside it, then a rename, so a
+    retried or killed worker leaves the old file or the complete new one, never a partial one."""
+    directory, name = FileSystems.split(path)
+    temporary = FileSystems.join(directory, f".tf_nst-{uuid.uuid4().hex}-{name}.tmp")
+    try:
+        with FileSystems.create(temporary, mime_type, CompressionTypes.UNCOMPRESSED) as f:
+            f.write(data)
+        FileSystems.rename([temporary], [path])
+    except BaseException:
+        with contextlib.suppress(Exception):
+            FileSystems.delete([temporary])
+        raise
+
+
+def output_path(input_path: str, output_dir: str) -> str:
+    """``output_dir/<input file stem>.png``."""
+    name = FileSystems.split(input_path)[1]
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return FileSystems.join(output_dir, stem + ".png")
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of ``err``'s message, or its type's name when it has none."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def failure_record(input_path: str, error: str) -> str:
+    """One line of ``failures.jsonl``: ``{"input": path, "error": message}``."""
+    return json.dumps({"input": input_path, "error": error}, ensure_ascii=False)
+
+
+class _KeyByOutput(beam.DoFn):
+    def __init__(self, output_dir: str):
+        self.output_dir = output_dir
+
+    def process(self, path: str) -> Iterator[tuple[str, str]]:
+        yield output_path(path, self.output_dir), path
+
+
+class _StylizeFn(beam.DoFn):
+    """Stylizes the inputs of one output name (all but the first, in sorted order, fail as duplicates)."""
+
+    def __init__(self, styles: Sequence[str], config: StyleTransferConfig):
+        self.styles = list(styles)
+        self.config = config
+        self.stylized = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "stylized")
+        self.failed = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "failed")
+
+    def setup(self) -> None:
+        """Once per worker: seed as the CLI does, decode the styles and build the feature model."""
+        config = self.config
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        tf.keras.utils.set_random_seed(config.seed)
+        styles = [read_pixels(path, config.max_input_pixels) for path in self.styles]
+        self.stylizer = Stylizer(styles, config)
+
+    def process(self, element: tuple[str, Iterable[str]]) -> Iterator:
+        output, paths = element
+        first, *others = sorted(paths)
+        for other in others:
+            self.failed.inc()
+            yield beam.pvalue.TaggedOutput(FAILED, (other, f"{first} is written to the same output, {output}"))
+        try:
+            result = self.stylize(first, output)
+        except Interrupted:
+            raise
+        except (TfNstError, OSError) as err:
+            self.failed.inc()
+            message = one_line(err)
+            message = message[len(first) + 2 :] if message.startswith(f"{first}: ") else message
+            log.warning("failed %s: %s", first, message)
+            yield beam.pvalue.TaggedOutput(FAILED, (first, message))
+            return
+        self.stylized.inc()
+        yield result
+
+    def stylize(self, path: str, output: str) -> tuple[str, str]:
+        """Stylize ``path`` into ``output`` (PNG, written atomically); ``(path, output)``."""
+        if path == output:
+            raise ImageError(f"{path}: is its own output file; choose another output directory")
+        start = time.perf_counter()
+        pixels = read_pixels(path, self.config.max_input_pixels)
+        tf.keras.utils.set_random_seed(self.config.seed)  # the same random state whatever this worker ran before
+        image = self.stylizer(pixels)
+        try:
+            write_atomically(output, encode_image(image, "PNG"), "image/png")
+        except OSError as err:
+            raise ImageError(f"{output}: cannot write ({one_line(err)})") from None
+        log.info("wrote %s from %s in %.1fs", output, path, time.perf_counter() - start)
+        return path, output
+
+
+class StylizeImages(beam.PTransform):
+    """Stylize a PCollection of image paths with ``style`` (one path or several, on any Beam filesystem).
+
+    Each input is written to ``output_dir/<input file stem>.png``. Returns Beam's tagged outputs: ``stylized``
+    (the main one), ``(input path, output path)`` per written image, and ``failed``, ``(input path, one-line
+    error)`` per input that could not be read, decoded, stylized or written, or whose output name another
+    input (earlier in sorted order) takes. A bad input never fails the pipeline; a bad style fails every worker
+    (check styles before launching, as ``python -m tf_nst.beam`` does).
+
+    >>> out = paths | StylizeImages("gs://bucket/starry.jpg", StyleTransferConfig(steps=300), "gs://bucket/out")
+    >>> out.stylized, out.failed
+
+    Each worker builds the feature model and decodes the styles once (``setup``); style targets and compiled
+    steps are reused for every image of the same size.
+    """
+
+    def __init__(self, style: str | Sequence[str], config: StyleTransferConfig, output_dir: str):
+        super().__init__()
+        self.styles = [style] if isinstance(style, str) else list(style)
+        self.config = config
+        self.output_dir = output_dir
+
+    def expand(self, paths):
+        return (
+            paths
+            | "KeyByOutputName" >> beam.ParDo(_KeyByOutput(self.output_dir))
+            | "GroupByOutputName" >> beam.GroupByKey()  # also spreads the inputs of one glob over the workers
+            | "Stylize" >> beam.ParDo(_StylizeFn(self.styles, self.config)).with_outputs(FAILED, main=STYLIZED)
+        )
+
+
+def _write_failures(failures: list[tuple[str, str]], path: str) -> None:
+    lines = [failure_record(input_path, error) + "\n" for input_path, error in sorted(failures)]
+    write_atomically(path, "".join(lines).encode("utf-8"), "application/x-ndjson")
+
+
+class WriteFailures(beam.PTransform):
+    """Write ``(input path, error)`` pairs to one JSON-lines file at ``path``, sorted by input, atomically;
+    an empty file when there are none."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def expand(self, failures):
+        return failures | "Collect" >> beam.combiners.ToList() | "Write" >> beam.Map(_write_failures, self.path)

@@ -655,10 +655,19 @@ def test_cli_exports_the_flagged_layers_refuses_to_overwrite_and_overwrites(tmp_
     assert (base / "1" / "saved_model.pb").stat().st_mtime_ns == saved.st_mtime_ns
 
     (base / "1" / "marker").write_text("old")
-    result = run_cli(f"--export_dir={base}", *CLI_LAYERS, "--overwrite", "--export_version=1")
+    result = run_cli(
+        f"--export_dir={base}",
+        *CLI_LAYERS,
+        "--overwrite",
+        "--export_version=1",
+        "--export_max_size=256",
+        "--export_max_pixels=100000",
+    )
     assert result.returncode == 0, result.stderr
     assert not (base / "1" / "marker").exists() and (base / "1" / "saved_model.pb").is_file()
     assert os.listdir(base) == ["1"]
+    limits = tf.saved_model.load(str(base / "1")).limits()
+    assert {name: int(value) for name, value in limits.items()} == {"max_pixels": 100_000, "max_size": 256}
 
 
 @pytest.mark.parametrize(
@@ -671,6 +680,8 @@ def test_cli_exports_the_flagged_layers_refuses_to_overwrite_and_overwrites(tmp_
         (lambda d: ["--export_dir=models", "--export_version=0"], "--export_version"),
         (lambda d: ["--export_dir=models", "--style_layers=block9_conv1"], "block9_conv1"),
         (lambda d: ["--export_version=2"], "--export_dir"),
+        (lambda d: ["--export_max_size=64"], "--export_dir"),
+        (lambda d: ["--export_dir=models", "--export_max_size=100000"], "--export_max_size"),
     ],
 )
 def test_cli_export_usage_errors(tmp_path, args, fragment):

@@ -71,6 +71,10 @@ flags.DEFINE_string(
     "network) as a SavedModel to <export_dir>/<export_version>/, TensorFlow Serving's layout.",
 )
 flags.DEFINE_integer("export_version", 1, "Version subdirectory of --export_dir (a positive integer).")
+flags.DEFINE_integer(
+    "export_max_pixels", 50_000_000, "The export's encoded signature refuses files with more pixels (from the header)."
+)
+flags.DEFINE_integer("export_max_size", 2048, "The export's largest accepted max_size and image side, in pixels.")
 
 
 def fail(message: str, status: int) -> None:
@@ -84,9 +88,11 @@ def options_from_flags() -> RunOptions:
         given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
         if given:
             raise UsageError(f"--export_dir exports the feature extractor; it takes no {', '.join(given)}")
-    elif FLAGS["export_version"].present:
-        raise UsageError("--export_version: only used with --export_dir")
-    elif (FLAGS.content is None) != (FLAGS.style is None):
+    else:
+        for name in ("export_version", "export_max_pixels", "export_max_size"):
+            if FLAGS[name].present:
+                raise UsageError(f"--{name}: only used with --export_dir")
+    if FLAGS.export_dir is None and (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
     if FLAGS.quiet:
         shown = "none"
@@ -103,6 +109,8 @@ def options_from_flags() -> RunOptions:
         trace=FLAGS.trace,
         export_dir=FLAGS.export_dir,
         export_version=FLAGS.export_version,
+        export_max_pixels=FLAGS.export_max_pixels,
+        export_max_size=FLAGS.export_max_size,
         progress=shown,
     )
 

@@ -59,9 +59,7 @@ class StyleTransferConfig:
 
         require(self.max_size >= MIN_SIDE, "max_size", f"must be at least {MIN_SIDE}, got {self.max_size}")
         require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
-        require(
-            self.optimizer in OPTIMIZERS, "optimizer", f"'{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}"
-        )
+        require(self.optimizer in OPTIMIZERS, "optimizer", f"'{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
         require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)

@@ -65,6 +65,8 @@ class RunOptions:
     trace: str | None = None  # JSON trace of settings, per-evaluation losses and timings
     export_dir: str | None = None  # export the feature extractor there instead of stylizing
     export_version: int = 1
+    export_max_pixels: int = 50_000_000  # the export's encoded signature refuses larger files
+    export_max_size: int = 2048  # the export's largest max_size and image side
     progress: str = "log"  # bar (a live line, for a terminal) | log | none
 
     def __post_init__(self) -> None:
@@ -270,7 +272,14 @@ def export(options: RunOptions, config: StyleTransferConfig) -> None:
     from tf_nst.export import export_feature_extractor, exported_layers
 
     with info_logs_silenced():
-        path = export_feature_extractor(options.export_dir, config, options.export_version, options.overwrite)
+        path = export_feature_extractor(
+            options.export_dir,
+            config,
+            options.export_version,
+            options.overwrite,
+            max_pixels=options.export_max_pixels,
+            max_size=options.export_max_size,
+        )
     logging.info(
         "wrote the SavedModel (layers %s, weights=%s, pooling=%s) to %s; TensorFlow Serving's model base path is %s",
         ",".join(exported_layers(config)),

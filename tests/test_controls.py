@@ -132,7 +132,7 @@ def test_snapshots_trace_and_tensorboard(image_files, tmp_path):
     ]
     record = json.loads(trace.read_text())
     assert record["settings"]["config"]["seed"] == 7 and record["images_written"] == 1
-    assert [s["step"] for s in record["images"][0]["steps"]] == [1, 2, 3, 4]
+    assert [s["evaluation"] for s in record["images"][0]["evaluations"]] == [1, 2, 3, 4]
     assert set(record["images"][0]["steps"][-1]["losses"]) == {"content", "style", "tv", "total"}
     tags = set()
     for event_file in logdir.iterdir():
@@ -223,7 +223,7 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
     _, rest = process.communicate(timeout=120)
     assert process.returncode == 128 + signum
     lines = rest.strip().splitlines()
-    assert lines[-1].startswith("tf_nst: error: interrupted after step") and "saved the latest image" in lines[-1]
+    assert lines[-1].startswith("tf_nst: error: interrupted after evaluation") and "saved the latest image" in lines[-1]
     assert "Traceback" not in rest
     assert Image.open(output).size == (64, 43)
 

@@ -162,7 +162,7 @@ def test_earlier_snapshots_are_not_replaced_silently(image_files, tmp_path):
 def test_non_finite_loss_keeps_the_last_good_image(random_model):
     content = gradient_image(48, 40)[None].astype(np.float32) / 255
     config = tf_nst.StyleTransferConfig(steps=5, style_weight=1e30)
-    with pytest.raises(tf_nst.errors.NumericalError, match=r"at step \d.*learning_rate") as info:
+    with pytest.raises(tf_nst.errors.NumericalError, match=r"at evaluation \d.*learning_rate") as info:
         StyleTransfer(config, model=random_model).run(content, content[:, :, ::-1])
     assert np.isfinite(info.value.image.numpy()).all() and info.value.image.shape == content.shape
 
@@ -177,7 +177,7 @@ def test_non_finite_loss_at_the_cli_saves_the_last_good_image(image_files, tmp_p
         "--max_size=48",
         "--steps=5",
     )
-    one_line_error(result, 1, "NaN or infinite at step")
+    one_line_error(result, 1, "NaN or infinite at evaluation")
     assert Image.open(output).size == (48, 32)
 
 

@@ -71,7 +71,7 @@ class TensorBoardLog:
         with self.writer.as_default(step=progress.step):
             for name, value in progress.losses.items():
                 tf.summary.scalar(f"loss/{name}", value)
-            tf.summary.scalar("speed/steps_per_second", progress.steps_per_second)
+            tf.summary.scalar("speed/evaluations_per_second", progress.steps_per_second)
             last = progress.step == progress.steps
             if last or (self.image_every and progress.step % self.image_every == 0):
                 tf.summary.image("image", progress.image, max_outputs=1)
@@ -91,13 +91,13 @@ class Trace:
 
     def start(self, name: str) -> None:
         """Begin the record of one image (a batch run has several)."""
-        self.record["images"].append({"name": name, "steps": []})
+        self.record["images"].append({"name": name, "evaluations": []})
 
     def __call__(self, progress: Progress) -> None:
         if not self.record["images"]:
             self.start("image")
-        self.record["images"][-1]["steps"].append(
-            {"step": progress.step, "elapsed": round(progress.elapsed, 6), "losses": progress.losses}
+        self.record["images"][-1]["evaluations"].append(
+            {"evaluation": progress.step, "elapsed": round(progress.elapsed, 6), "losses": progress.losses}
         )
 
     def write(self, **summary) -> None:

@@ -187,9 +187,9 @@ class TermAsInterrupt:
 def stopped(stop: RunStopped, output: str, recorders: Recorders, signum: int) -> Stopped:
     """What the command says after ``stop``'s image was saved to ``output``; the records are closed."""
     if isinstance(stop, Interrupted):
-        recorders.finish(interrupted_at_step=stop.step)
+        recorders.finish(interrupted_at_evaluation=stop.step)
         return Stopped(f"{stop}; saved the latest image to {output}", signum)
-    recorders.finish(stopped_at_step=stop.step)
+    recorders.finish(stopped_at_evaluation=stop.step)
     return Stopped(f"{stop}; saved the last good image to {output}", None)
 
 

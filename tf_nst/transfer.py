@@ -310,7 +310,7 @@ class StyleTransfer:
                 first_bad = int(terms["first_bad_step"])
                 if first_bad:
                     raise NumericalError(
-                        f"the loss or image became NaN or infinite at step {first_bad} (likely cause: too large a "
+                        f"the loss or image became NaN or infinite at evaluation {first_bad} (likely cause: too large a "
                         "--learning_rate or loss weight)",
                         first_bad - 1,
                         session.image.read_value(),
@@ -321,5 +321,7 @@ class StyleTransfer:
                     image = session.image.read_value()
                     callback(Progress(done, steps, values, done / elapsed, elapsed, image, size))
         except KeyboardInterrupt:
-            raise Interrupted(f"interrupted after step {done}", max(done - 1, 0), session.image.read_value()) from None
+            raise Interrupted(
+                f"interrupted after evaluation {done}", max(done - 1, 0), session.image.read_value()
+            ) from None
         return session.image.read_value()

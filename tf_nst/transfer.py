@@ -310,8 +310,8 @@ class StyleTransfer:
                 first_bad = int(terms["first_bad_step"])
                 if first_bad:
                     raise NumericalError(
-                        f"the loss or image became NaN or infinite at evaluation {first_bad} (likely cause: too large a "
-                        "--learning_rate or loss weight)",
+                        f"the loss or image became NaN or infinite at evaluation {first_bad} (likely cause: too large "
+                        "a --learning_rate or loss weight)",
                         first_bad - 1,
                         session.image.read_value(),
                     )

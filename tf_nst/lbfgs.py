@@ -110,9 +110,8 @@ class LBFGS(keras.optimizers.Optimizer):
         tf.cond(accept, remember, lambda: tf.constant(False))
         steepest = self.initial_step / (tf.reduce_max(tf.abs(gradient)) + 1e-30)
         gamma = tf.where(self._pairs.value > 0, self._gamma.value, steepest)
-        direction = two_loop_direction(
-            gradient, self._s.value, self._y.value, self._rho.value, self._newest.value, gamma
-        )
+        history = [tf.convert_to_tensor(v.value) for v in (self._s, self._y, self._rho)]  # one read each, not 2m
+        direction = two_loop_direction(gradient, *history, self._newest.value, gamma)
         downhill = _dot(direction, gradient) < 0
         direction = tf.where(downhill, direction, -steepest * gradient)
         step = tf.cast(learning_rate, variable.dtype) * direction

@@ -93,3 +93,11 @@ def test_stylize_refuses_before_any_work():
     with pytest.raises(tf_nst.InsufficientMemoryError):
         tf_nst.stylize(gradient_image(64, 64), gradient_image(64, 64), memory_limit_mb=1, callback=calls.append)
     assert calls == []
+
+
+def test_lbfgs_history_is_part_of_the_estimate():
+    from tf_nst.memory import optimizer_images
+
+    adam = peak_bytes((2048, 1536), (2048, 1536), LAYERS, "bfloat16", optimizer_state=optimizer_images("adam", 20))
+    lbfgs = peak_bytes((2048, 1536), (2048, 1536), LAYERS, "bfloat16", optimizer_state=optimizer_images("lbfgs", 20))
+    assert lbfgs - adam >= (optimizer_images("lbfgs", 20) - 2) * 3 * 2048 * 1536 * 4  # 82 more float32 images

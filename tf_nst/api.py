@@ -21,7 +21,7 @@ from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
 from tf_nst.features import MIN_SIDE
 from tf_nst.image_io import ImageLike, as_pixels, fit, read_image, resize, resized_size
-from tf_nst.memory import MemoryBudget, check_fits, memory_budget, peak_bytes
+from tf_nst.memory import MemoryBudget, check_fits, memory_budget, optimizer_images, peak_bytes
 from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.pyramid import Level, level_sizes, plan_levels, upsample_with_detail
 from tf_nst.transfer import ProgressCallback, StyleTargets, StyleTransfer
@@ -51,7 +51,8 @@ def plan(content_size: tuple[int, int], style_size: tuple[int, int], config: Sty
 
     def estimate(side: int, precision: str = precision.precision) -> int:
         size, style = level_sizes(content_size, style_size, side, config.style_scale)
-        return peak_bytes(size, style, layers, precision, budget.device)
+        state = optimizer_images(config.optimizer, config.history_size)
+        return peak_bytes(size, style, layers, precision, budget.device, state)
 
     in_bfloat16 = (lambda side: estimate(side, "bfloat16")) if precision.precision == "float32" else None
     needed = check_fits(estimate, config.max_size, budget, precision.precision, in_bfloat16)

@@ -48,13 +48,26 @@ def conv_parameters(deepest: str) -> int:
     return total
 
 
+def optimizer_images(optimizer: str, history_size: int) -> int:
+    """Image-sized float32 buffers an optimizer keeps: Adam's two moments; L-BFGS's position and gradient
+    changes (``history_size`` each, plus one read of them for the two-loop recursion), its previous position
+    and gradient, and the recursion's two working vectors."""
+    return 2 if optimizer == "adam" else 4 * history_size + 4
+
+
 def peak_bytes(
-    size: tuple[int, int], style_size: tuple[int, int], layers: Sequence[str], precision: str, device: str = "CPU"
+    size: tuple[int, int],
+    style_size: tuple[int, int],
+    layers: Sequence[str],
+    precision: str,
+    device: str = "CPU",
+    optimizer_state: int = 2,
 ) -> int:
     """Estimated peak memory of a run on a ``size`` = (width, height) output with a ``style_size`` style image.
 
-    ``layers``: the content and style layers; ``precision``: ``float32`` | ``bfloat16`` | ``float16``. On
-    ``"CPU"`` it is the process's peak resident memory; on ``"GPU"`` the device memory (no runtime share).
+    ``layers``: the content and style layers; ``precision``: ``float32`` | ``bfloat16`` | ``float16``;
+    ``optimizer_state``: the optimizer's image-sized buffers (``optimizer_images``). On ``"CPU"`` it is the
+    process's peak resident memory; on ``"GPU"`` the device memory (no runtime share).
     """
     deepest = max(layers, key=CONV_LAYERS.index)
     itemsize = ITEMSIZE[precision]
@@ -67,7 +80,7 @@ def peak_bytes(
     step = (
         every * itemsize  # activations kept for the backward pass
         + largest * (2 * itemsize + 4)  # working set: incoming and outgoing gradient, a float32 copy for a loss
-        + 5 * 3 * size[0] * size[1] * 4  # image, gradient, Adam's two moments, the clipped copy
+        + (3 + optimizer_state) * 3 * size[0] * size[1] * 4  # image, gradient, the clipped copy, optimizer state
     )
     _, largest, outputs = forward(*style_size)
     targets = (2 * largest + outputs) * itemsize + largest * 4  # style forward pass: no gradient, outputs kept

@@ -20,11 +20,12 @@ def random_model():
     """A VGG-19 feature model with Keras' random initialisation (fast, deterministic per seed)."""
     import keras
 
-    from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+    from tf_nst.config import StyleTransferConfig
     from tf_nst.features import build_feature_model
 
     keras.utils.set_random_seed(0)
-    return build_feature_model(PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS, None)
+    defaults = StyleTransferConfig()
+    return build_feature_model(defaults.content_layers + defaults.style_layers, None)
 
 
 def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:

@@ -118,6 +118,9 @@ def test_help_documents_every_flag():
         "--output",
         "--max_size",
         "--steps",
+        "--optimizer",
+        "--history_size",
+        "--quiet",
         "--content_weight",
         "--style_weight",
         "--tv_weight",
@@ -171,12 +174,14 @@ def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
 def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tmp_path):
     import tensorflow as tf
 
-    from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-    from tf_nst.memory import MB, peak_bytes
+    from tf_nst.config import StyleTransferConfig
+    from tf_nst.memory import MB, optimizer_images, peak_bytes
 
     content, style = image_files  # 96x64 and 64x64
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    at_64 = peak_bytes((64, 43), (64, 64), PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS, "float32", device)
+    defaults = StyleTransferConfig()
+    layers, state = defaults.content_layers + defaults.style_layers, optimizer_images(defaults.optimizer, 20)
+    at_64 = peak_bytes((64, 43), (64, 64), layers, "float32", device, state)
     output = tmp_path / "out.png"
     result = run_cli(
         f"--content={content}",

@@ -143,4 +143,4 @@ def test_bad_styles_are_refused(random_model):
     with pytest.raises(ConfigError, match="block2_conv1"):
         tf_nst.StyleContentLoss(partial, CONFIG, random_model)
     with pytest.raises(ConfigError, match="no output for layer"):
-        tf_nst.StyleContentLoss(STYLE, CONFIG.replace(content_layers=("block5_conv2",)), random_model)
+        tf_nst.StyleContentLoss(STYLE, CONFIG.replace(content_layers=("block5_conv3",)), random_model)

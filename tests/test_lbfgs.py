@@ -103,7 +103,7 @@ def test_style_transfer_with_lbfgs_traces_once_per_shape_and_lowers_the_loss(ran
     transfer.run(content[:, ::-1], transfer.style_targets(style), reports.append, report_every=1)
     session = transfer.session(tuple(content.shape))
     assert session.step.experimental_get_tracing_count() == 1
-    assert reports[7].losses["total"] < 0.5 * reports[0].losses["total"]
+    assert reports[7].losses["total"] < 0.7 * reports[0].losses["total"]
     assert reports[8].step == 1 and reports[8].losses["content"] == 0.0  # the loss at its own start image
     result = session.image.numpy()
     assert 0.0 <= result.min() and result.max() <= 1.0

@@ -7,13 +7,13 @@ import tensorflow as tf
 from conftest import gradient_image
 
 import tf_nst
-from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from tf_nst.features import CONV_LAYERS, build_feature_model
+from tf_nst.lbfgs import LBFGS
 from tf_nst.precision import choose_precision, cpu_flags
 from tf_nst.transfer import StyleTransfer, compute_targets, loss_terms, make_optimizer, make_step
 
-LAYERS = PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS
 TINY = tf_nst.StyleTransferConfig(max_size=48, steps=3)
+LAYERS = TINY.content_layers + TINY.style_layers
 
 
 @pytest.mark.parametrize(
@@ -105,14 +105,15 @@ def test_bfloat16_run_ends_near_the_float32_run(twin_models):
     assert abs(totals[1] - totals[0]) < 0.15 * totals[0]
 
 
-def test_float16_scales_the_loss_so_its_small_gradients_do_not_vanish(twin_models):
+@pytest.mark.parametrize("optimizer, kind", [("adam", keras.optimizers.Adam), ("lbfgs", LBFGS)])
+def test_float16_scales_the_loss_so_its_small_gradients_do_not_vanish(twin_models, optimizer, kind):
     full, _ = twin_models
     quarter = build_feature_model(LAYERS, None, dtype_policy="mixed_float16")
     quarter.set_weights(full.get_weights())
-    assert isinstance(make_optimizer(quarter, TINY), keras.optimizers.LossScaleOptimizer)
-    assert type(make_optimizer(full, TINY)) is keras.optimizers.Adam
+    config = TINY.replace(steps=6, learning_rate=0.05, optimizer=optimizer)
+    assert isinstance(make_optimizer(quarter, config), keras.optimizers.LossScaleOptimizer)
+    assert type(make_optimizer(full, config)) is kind
     content, style = pair()
-    config = TINY.replace(steps=6, learning_rate=0.05)
     finals = []
     for model in (full, quarter):
         reports = []

@@ -14,28 +14,37 @@ from tf_nst.precision import PRECISIONS
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 PAPER_CONTENT_LAYERS = ("block4_conv2",)
+# conv5_1's Gram statistics encode object parts (eyes, faces, moons): matched as closely as conv1_1's, they paste
+# the painting's objects into the photo. At 0.3 its textures still count (bench/README.md, "Defaults").
+DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 0.3)
 INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram")
 POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
+STEPS = 150
+STYLE_WEIGHT = 15.0
 
 
 @dataclass(frozen=True)
 class StyleTransferConfig:
     """Settings of one run. Weights multiply scale-free losses (see ``tf_nst.losses``)."""
 
+    # Every default below was chosen by bench/quality.py; bench/README.md ("Defaults") has the measurements.
     max_size: int = 512  # longest side of the output in pixels; the content's aspect ratio is kept
-    steps: int = 300  # VGG evaluations: one forward and backward pass, one Adam or L-BFGS step each
-    optimizer: str = "adam"  # adam | lbfgs
-    history_size: int = 20  # L-BFGS curvature pairs kept
+    steps: int = STEPS  # VGG evaluations (one forward and backward pass each): the fewest within 5% of 1000's
+    optimizer: str = "lbfgs"  # adam | lbfgs; L-BFGS reaches Adam's 300-step style in about 50 evaluations
+    history_size: int = 20  # L-BFGS curvature pairs kept; 50 was no better, and each costs 2 images of memory
     content_weight: float = 1.0  # alpha
-    style_weight: float = 30.0  # beta
+    style_weight: float = STYLE_WEIGHT  # beta; 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
     tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference)
-    learning_rate: float = 0.02  # Adam step size in [0, 1] pixel units
-    content_layers: tuple[str, ...] = PAPER_CONTENT_LAYERS
+    learning_rate: float = 0.02  # Adam's step size; L-BFGS's first step (no pixel moves more), in [0, 1] units
+    # conv5_2 beside the paper's conv4_2 keeps the photo's objects (at the same style weight the judged content
+    # distance fell 10-40%, style moved 0-8%)
+    content_layers: tuple[str, ...] = ("block4_conv2", "block5_conv2")
     style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None = equal
-    init: str = "content"  # starting image: content | noise | style | path to an image
+    # one per style layer; None: DEFAULT_STYLE_LAYER_WEIGHTS for the paper's layers, equal weights for others
+    style_layer_weights: tuple[float, ...] | None = None
+    init: str = "content"  # start from the photo: it keeps the subject, and noise needs many more evaluations
     seed: int = 0
     deterministic: bool = False  # TensorFlow op determinism (bit-identical reruns, some speed cost)
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
@@ -110,7 +119,10 @@ class StyleTransferConfig:
     @property
     def layer_weights(self) -> dict[str, float]:
         """Per-style-layer weights w_l, normalized to sum to 1."""
-        raw = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        raw = self.style_layer_weights
+        if raw is None:
+            paper = self.style_layers == PAPER_STYLE_LAYERS
+            raw = DEFAULT_STYLE_LAYER_WEIGHTS if paper else (1.0,) * len(self.style_layers)
         return {name: w / sum(raw) for name, w in zip(self.style_layers, raw)}
 
     def blend_weights(self, styles: int) -> tuple[float, ...]:

@@ -10,7 +10,7 @@ import dataclasses
 
 from absl import flags
 
-from tf_nst.config import COLOR_MODES, OPTIMIZERS, POOLINGS, StyleTransferConfig
+from tf_nst.config import COLOR_MODES, DEFAULT_STYLE_LAYER_WEIGHTS, OPTIMIZERS, POOLINGS, StyleTransferConfig
 from tf_nst.errors import ConfigError
 from tf_nst.precision import PRECISIONS
 
@@ -42,8 +42,9 @@ def define_config_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_list("style_layers", list(d.style_layers), "VGG-19 layers of the style loss.", **fv)
     flags.DEFINE_list(
         "style_layer_weights",
-        _join(d.style_layer_weights) if d.style_layer_weights else None,
-        "One weight per style layer (normalized to sum 1); 'equal' for the paper's equal weights.",
+        None,
+        "One weight per style layer (normalized to sum 1), or 'equal' (the paper's); default "
+        f"{_join(DEFAULT_STYLE_LAYER_WEIGHTS)} for the paper's layers (conv5_1 low: it pastes objects), else equal.",
         **fv,
     )
     flags.DEFINE_list(
@@ -105,9 +106,7 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> StyleTrans
     values["style_layers"] = tuple(values["style_layers"])
     layer_weights = flag_values.style_layer_weights
     if layer_weights == ["equal"]:
-        values["style_layer_weights"] = None
-    elif not flag_values["style_layer_weights"].present and flag_values["style_layers"].present:
-        values["style_layer_weights"] = None  # other layers than the defaults' get equal weights unless given
+        values["style_layer_weights"] = (1.0,) * len(values["style_layers"])
     else:
         values["style_layer_weights"] = _float_list(layer_weights, "style_layer_weights")
     values["style_blend_weights"] = _float_list(flag_values.style_blend_weights, "style_blend_weights")

@@ -31,8 +31,9 @@ class StyleTransferConfig:
 
     # Every default below was chosen by bench/quality.py; bench/README.md ("Defaults") has the measurements.
     max_size: int = 512  # longest side of the output in pixels; the content's aspect ratio is kept
-    steps: int = STEPS  # VGG evaluations (one forward and backward pass each): the fewest within 5% of 1000's
-    optimizer: str = "lbfgs"  # adam | lbfgs; L-BFGS reaches Adam's 300-step style in about 50 evaluations
+    # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half
+    steps: int = STEPS
+    optimizer: str = "lbfgs"  # adam | lbfgs; L-BFGS reached Adam's 300-step style in 100 evaluations
     history_size: int = 20  # L-BFGS curvature pairs kept; 50 was no better, and each costs 2 images of memory
     content_weight: float = 1.0  # alpha
     style_weight: float = STYLE_WEIGHT  # beta; 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
@@ -54,7 +55,9 @@ class StyleTransferConfig:
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg
     precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
-    scales: int = 1  # coarse-to-fine pyramid levels, each twice the size of the one before (see tf_nst.pyramid)
+    # coarse-to-fine levels, each twice the size of the one before (tf_nst.pyramid); a half-size start costs a
+    # quarter per evaluation and gave a better style at 512 px in fewer full-size evaluations than one level
+    scales: int = 2
     memory_limit_mb: int | None = None  # refuse runs estimated to need more; None: what the machine has free
 
     def __post_init__(self) -> None:

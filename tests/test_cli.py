@@ -120,7 +120,7 @@ def test_help_documents_every_flag():
         "--steps",
         "--optimizer",
         "--history_size",
-        "--quiet",
+        "--[no]quiet",
         "--content_weight",
         "--style_weight",
         "--tv_weight",
@@ -135,7 +135,6 @@ def test_help_documents_every_flag():
         "--export_dir",
         "--export_version",
         "--[no]overwrite",  # absl's spelling of a boolean flag
-        "--[no]quiet",
         "--precision",
         "--scales",
         "--memory_limit_mb",

@@ -85,7 +85,7 @@ def test_signatures_have_the_specified_names_dtypes_and_shapes(loaded):
         },
     )
     features = signatures["serving_default"].structured_outputs
-    assert set(features) == {"block4_conv2", *DEFAULT.style_layers}
+    assert set(features) == {*DEFAULT.content_layers, *DEFAULT.style_layers}
     assert features["block3_conv1"].shape.as_list() == [None, None, None, 256]
     for name in ("gram", "encoded"):
         grams = signatures[name].structured_outputs
@@ -172,7 +172,7 @@ def test_a_fresh_process_without_tf_nst_or_keras_loads_and_runs_it(exported, ran
     assert result.returncode == 0, result.stderr
     assert "loaded without tf_nst and keras" in result.stdout
     with np.load(tmp_path / "outputs.npz") as outputs:
-        assert len(outputs.files) == len(SIZES) * (6 + 5)
+        assert len(outputs.files) == len(SIZES) * (7 + 5)
         for key, pixels in inputs.items():
             expected = random_model(pixels)
             for name, value in expected.items():

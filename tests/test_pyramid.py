@@ -96,3 +96,11 @@ def test_stylize_with_scales_returns_the_full_size():
     result = tf_nst.stylize(content, style, steps=2, max_size=96, scales=2, callback=reports.append)
     assert result.shape == (1, 80, 96, 3) and result.dtype == tf.float32
     assert {(p.scale, p.size) for p in reports} == {(1, (48, 40)), (2, (96, 80))}
+
+
+def test_a_level_whose_style_would_be_below_32_px_is_left_out():
+    """A wide painting at a 48 px level would be 48x30: that level goes, the 96 px one stays."""
+    config = tf_nst.StyleTransferConfig(max_size=96, scales=2)
+    levels = plan_levels((640, 480), (800, 500), config)
+    assert [level.size for level in levels] == [(96, 72)]
+    assert [level.size for level in plan_levels((640, 480), (600, 600), config)] == [(48, 36), (96, 72)]

@@ -58,12 +58,14 @@ class Level:
 
 def plan_levels(content_size: tuple[int, int], style_size: tuple[int, int], config: StyleTransferConfig) -> list[Level]:
     """The levels of a run on a ``content_size`` image with a ``style_size`` painting, both (width, height)
-    at their own resolution. Levels whose content would be narrower than 32 px are left out."""
-    sides = [
-        side
-        for side in pyramid_sizes(config.max_size, config.scales)
-        if min(resized_size(*content_size, side)) >= MIN_SIDE or side == config.max_size
-    ]
+    at their own resolution. Coarser levels whose content or style image would be narrower than 32 px are left
+    out (the last level is always kept: there a too-small style is the caller's error to report)."""
+
+    def fits(side: int) -> bool:
+        content, style = level_sizes(content_size, style_size, side, config.style_scale)
+        return min(*content, *style) >= MIN_SIDE
+
+    sides = [side for side in pyramid_sizes(config.max_size, config.scales) if fits(side) or side == config.max_size]
     return [
         Level(*level_sizes(content_size, style_size, side, config.style_scale), steps)
         for side, steps in zip(sides, level_steps(config.steps, len(sides)))

@@ -21,7 +21,7 @@ INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram")
 POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
-STEPS = 150
+STEPS = 160
 STYLE_WEIGHT = 15.0
 
 

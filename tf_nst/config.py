@@ -37,7 +37,7 @@ class StyleTransferConfig:
     history_size: int = 20  # L-BFGS curvature pairs kept; 50 was no better, and each costs 2 images of memory
     content_weight: float = 1.0  # alpha
     style_weight: float = STYLE_WEIGHT  # beta; 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
-    tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference)
+    tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference); kept, not re-tuned
     learning_rate: float = 0.02  # Adam's step size; L-BFGS's first step (no pixel moves more), in [0, 1] units
     # conv5_2 beside the paper's conv4_2 keeps the photo's objects (at the same style weight the judged content
     # distance fell 10-40%, style moved 0-8%)
@@ -53,7 +53,7 @@ class StyleTransferConfig:
     preserve_colors: str = "none"  # none | luminance | histogram
     max_input_pixels: int = 100_000_000  # larger input images are refused before decoding
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
-    pooling: str = "max"  # max | avg
+    pooling: str = "max"  # max | avg; max is what VGG's weights were trained with (avg not re-tuned)
     precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
     # coarse-to-fine levels, each twice the size of the one before (tf_nst.pyramid); a half-size start costs a
     # quarter per evaluation and gave a better style at 512 px in fewer full-size evaluations than one level

@@ -36,6 +36,15 @@ def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(pixels + rng.normal(0, 20, pixels.shape), 0, 255).astype(np.uint8)
 
 
+def tiny_pair():
+    """A 48x40 content and a 40x40 style image as float32 [1, H, W, 3] tensors in [0, 1]."""
+    import tensorflow as tf
+
+    content = gradient_image(48, 40, 1)[None].astype(np.float32) / 255
+    style = gradient_image(40, 40, 2)[None, :, ::-1].astype(np.float32) / 255
+    return tf.constant(content), tf.constant(style)
+
+
 @pytest.fixture
 def image_files(tmp_path):
     """A 96x64 content PNG and a 64x64 style JPEG."""

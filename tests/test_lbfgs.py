@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import gradient_image
+from conftest import tiny_pair
 
 import tf_nst
 from tf_nst.lbfgs import LBFGS, two_loop_direction
@@ -86,12 +86,6 @@ def test_no_step_moves_a_coordinate_further_than_max_step():
 def test_refuses_more_than_one_variable():
     with pytest.raises(ValueError, match="exactly one variable"):
         LBFGS().build([tf.Variable([0.0]), tf.Variable([0.0])])
-
-
-def tiny_pair():
-    content = gradient_image(48, 40, 1)[None].astype(np.float32) / 255
-    style = gradient_image(40, 40, 2)[None, :, ::-1].astype(np.float32) / 255
-    return tf.constant(content), tf.constant(style)
 
 
 def test_style_transfer_with_lbfgs_traces_once_per_shape_and_lowers_the_loss(random_model):

@@ -3,18 +3,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import gradient_image
+from conftest import tiny_pair
 
 import tf_nst
 from tf_nst.transfer import StyleTransfer
 
 TINY = tf_nst.StyleTransferConfig(max_size=48, steps=3, weights="embedded")
-
-
-def tiny_pair():
-    content = gradient_image(48, 40, 1)[None].astype(np.float32) / 255
-    style = gradient_image(40, 40, 2)[None, :, ::-1].astype(np.float32) / 255
-    return tf.constant(content), tf.constant(style)
 
 
 def test_step_traces_once_per_shape_and_lowers_the_loss(random_model):

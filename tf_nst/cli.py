@@ -12,7 +12,6 @@ a log line every --log_every evaluations. Usage errors exit with status 2, failu
 
 from __future__ import annotations
 
-import contextlib
 import logging as std_logging
 import os
 import sys
@@ -21,21 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags, logging  # noqa: E402
 
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Hide what TensorFlow's C++ runtime prints on import and device discovery (it ignores Python logging)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
+from tf_nst.quiet import native_stderr_silenced  # noqa: E402
 
 with native_stderr_silenced():
     import tensorflow as tf

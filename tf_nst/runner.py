@@ -8,10 +8,8 @@ they come; the command turns them into exit statuses.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
-import logging as std_logging
 import math
 import os
 import signal
@@ -28,6 +26,7 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.demo import demo_content, demo_style
 from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
 from tf_nst.image_io import ImageLike, image_format, save_image
+from tf_nst.quiet import info_logs_silenced
 from tf_nst.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.transfer import ProgressCallback
 
@@ -251,20 +250,6 @@ def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> No
     recorders.finish(images_written=done, failures=failures)
     if failures:
         raise BatchFailed(f"{len(failures)} of {len(todo)} images failed (first: {failures[0]})")
-
-
-@contextlib.contextmanager
-def info_logs_silenced():
-    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
-    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
-    tf_level = tf_logger.level
-    logging.set_verbosity(min(verbosity, logging.WARNING))
-    tf_logger.setLevel(std_logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.set_verbosity(verbosity)
-        tf_logger.setLevel(tf_level)
 
 
 def export(options: RunOptions, config: StyleTransferConfig) -> None:

@@ -15,7 +15,6 @@ This is the only module of the package that reads flags.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging as std_logging
 import operator
@@ -26,39 +25,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 from absl import app, flags, logging  # noqa: E402
 
+from tf_nst.quiet import native_stderr_silenced, root_warnings_silenced  # noqa: E402
+
 
 def fail(message: str, status: int) -> None:
     sys.stderr.write(f"tf_nst: error: {message}\n")
     sys.exit(status)
-
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Hide what TensorFlow's C++ runtime prints on import and device discovery (it ignores Python logging)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-@contextlib.contextmanager
-def root_warnings_silenced():
-    """Keep warnings that libraries log on the root logger at import (Beam's missing optional clients) quiet."""
-    root = std_logging.getLogger()
-    level, handler = root.level, std_logging.NullHandler()
-    root.addHandler(handler)  # so that logging.warning() does not install a stderr handler of its own
-    root.setLevel(std_logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
-        root.removeHandler(handler)
 
 
 with native_stderr_silenced():

@@ -1,0 +1,54 @@
+"""Keeping library chatter off the terminal: what TensorFlow's C++ runtime prints, warnings libraries log on the
+root logger as they import, and TensorFlow's INFO lines. Imports neither TensorFlow nor Keras."""
+
+from __future__ import annotations
+
+import contextlib
+import logging as std_logging
+import os
+import sys
+
+from absl import logging
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Hide what TensorFlow's C++ runtime prints on import and device discovery (it ignores Python logging)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def root_warnings_silenced():
+    """Keep warnings that libraries log on the root logger at import (Beam's missing optional clients) quiet."""
+    root = std_logging.getLogger()
+    level, handler = root.level, std_logging.NullHandler()
+    root.addHandler(handler)  # so that logging.warning() does not install a stderr handler of its own
+    root.setLevel(std_logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def info_logs_silenced():
+    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
+    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    logging.set_verbosity(min(verbosity, logging.WARNING))
+    tf_logger.setLevel(std_logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        tf_logger.setLevel(tf_level)

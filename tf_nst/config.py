@@ -31,7 +31,8 @@ class StyleTransferConfig:
 
     # Every default below was chosen by bench/quality.py; bench/README.md ("Defaults") has the measurements.
     max_size: int = 512  # longest side of the output in pixels; the content's aspect ratio is kept
-    # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half
+    # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
+    # 160 (+ 80 at 512 px) is the most that keeps a 512 px run within 80 float32 tutorial-loop steps
     steps: int = STEPS
     optimizer: str = "lbfgs"  # adam | lbfgs; L-BFGS reached Adam's 300-step style in 100 evaluations
     history_size: int = 20  # L-BFGS curvature pairs kept; 50 was no better, and each costs 2 images of memory

@@ -64,8 +64,8 @@ def vm_peak_bytes() -> int:
 
 def images(size: int):
     """Content and style as float32 [1, H, W, 3] in [0, 1], longest side ``size``, and their source."""
-    from tf_nst.demo import demo_content, demo_style
-    from tf_nst.image_io import as_pixels, fit
+    from tf_nst.io.demo import demo_content, demo_style
+    from tf_nst.io.images import as_pixels, fit
 
     if (SHARED_IMAGES / "tubingen.jpg").exists() and (SHARED_IMAGES / "starry_night.jpg").exists():
         sources = SHARED_IMAGES / "tubingen.jpg", SHARED_IMAGES / "starry_night.jpg"
@@ -108,7 +108,7 @@ def naive_loop(content, style, config, steps: int):
     import keras
     import tensorflow as tf
 
-    from tf_nst.weights import load_conv_weights
+    from tf_nst.io.weights import load_conv_weights
 
     vgg = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
     weights = load_conv_weights(config.weights)
@@ -182,7 +182,7 @@ def float32_loss(result, content, style, config) -> float:
     """The total loss of ``result`` in tf_nst's float32 objective."""
     from tf_nst.features import build_feature_model
     from tf_nst.transfer import compute_targets, loss_terms
-    from tf_nst.weights import load_conv_weights
+    from tf_nst.io.weights import load_conv_weights
 
     layers = config.content_layers + config.style_layers
     model = build_feature_model(layers, load_conv_weights(config.weights), config.pooling, "float32")

@@ -27,7 +27,7 @@ LOOP_STEPS = 6  # timed tutorial steps per measurement, after one that traces
 def tutorial_step_seconds(content_path: str, style_path: str, size: int) -> float:
     """Median seconds of one float32 tutorial-loop step at ``size`` px (longest side)."""
     from tf_nst.config import StyleTransferConfig
-    from tf_nst.image_io import as_pixels, fit
+    from tf_nst.io.images import as_pixels, fit
 
     content, style = (fit(as_pixels(path), size) for path in (content_path, style_path))
     _, times, _, _ = naive_loop(content, style, StyleTransferConfig(max_size=size), LOOP_STEPS + 1)

@@ -2,7 +2,7 @@
 
     python bench/demo_sheet.py                 # writes docs/demo.png
 
-Everything in it is made by tf_nst: the two demo images are drawn by ``tf_nst.demo`` and the result is
+Everything in it is made by tf_nst: the two demo images are drawn by ``tf_nst.io.demo`` and the result is
 ``tf_nst.stylize`` at ``StyleTransferConfig()``'s defaults.
 """
 
@@ -22,7 +22,7 @@ def main() -> None:
     from PIL import Image
 
     import tf_nst
-    from tf_nst.demo import demo_content, demo_style
+    from tf_nst.io.demo import demo_content, demo_style
 
     content, style = demo_content(), demo_style()
     result = tf_nst.stylize(np.asarray(content), np.asarray(style))

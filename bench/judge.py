@@ -205,7 +205,7 @@ class Judge:
 
     def __init__(self, weights: str | None = "embedded"):
         from tf_nst.features import build_feature_model
-        from tf_nst.weights import load_conv_weights
+        from tf_nst.io.weights import load_conv_weights
 
         conv_weights = load_conv_weights(weights) if weights else None
         self.model = build_feature_model(layers(), conv_weights, "max", "float32")
@@ -218,7 +218,7 @@ class Judge:
     def reference(self, photo: np.ndarray, painting: np.ndarray, size: tuple[int, int]) -> Reference:
         """Prepare ``photo`` and ``painting`` (``[H, W, 3]`` in [0, 1], any sizes) for results of ``size``
         (width, height)."""
-        from tf_nst.image_io import resize, resized_size
+        from tf_nst.io.images import resize, resized_size
 
         photo_f = self.features(resize(photo, size))
         painting_stats = statistics(
@@ -237,7 +237,7 @@ class Judge:
     def score(self, result: np.ndarray, reference: Reference) -> dict[str, dict[str, float] | float]:
         """The ratios of ``result`` ``[H, W, 3]`` (resized to ``reference.size`` if it differs) described in the
         module docstring: ``{metric: {layer: ratio, "mean": mean}}`` and ``content_ratio``."""
-        from tf_nst.image_io import resize
+        from tf_nst.io.images import resize
 
         features = self.features(resize(np.asarray(result, np.float32), reference.size))
         distances = style_distances(statistics(features), reference.painting, reference.painting_roots)

@@ -201,7 +201,7 @@ def save_png(image, path: pathlib.Path) -> None:
 
     from PIL import Image
 
-    from tf_nst.image_io import to_uint8
+    from tf_nst.io.images import to_uint8
 
     picture = image if isinstance(image, Image.Image) else Image.fromarray(to_uint8(image))
     buffer = io.BytesIO()
@@ -214,7 +214,7 @@ def contact_sheet(title: str, tiles: list[tuple]):
     scaled to ``TILE`` px high, its lines below it."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from tf_nst.image_io import to_uint8
+    from tf_nst.io.images import to_uint8
 
     font = ImageFont.load_default(size=14)
     line, gap = 18, 8
@@ -313,7 +313,7 @@ def sources_for(image: pathlib.Path, content: pathlib.Path, style: pathlib.Path)
 def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
     """Run, judge and write every pair (see the module docstring)."""
     from tf_nst.errors import TfNstError
-    from tf_nst.image_io import as_pixels, fit, resize, resized_size
+    from tf_nst.io.images import as_pixels, fit, resize, resized_size
 
     pairs = resolve_pairs(args.pairs, pathlib.Path(args.shared))
     if not pairs:
@@ -374,7 +374,7 @@ def judge_images(args, out: pathlib.Path) -> None:
     """``--judge`` mode: score existing images; ``--content`` and ``--style`` are files, or folders in which
     an image named ``<content>__<style>[__...].png`` finds ``<content>.*`` and ``<style>.*``."""
     from tf_nst.errors import ImageError
-    from tf_nst.image_io import as_pixels
+    from tf_nst.io.images import as_pixels
 
     if not args.content or not args.style:
         raise SystemExit("quality.py: error: --judge needs --content and --style (files or folders)")

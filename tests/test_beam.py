@@ -158,7 +158,7 @@ def test_output_paths_and_atomic_writes(tmp_path):
 
 
 def test_bytes_decode_and_encode_as_the_files_do(image_files, tmp_path):
-    from tf_nst.image_io import encode_image, load_image, save_image
+    from tf_nst.io.images import encode_image, load_image, save_image
 
     content, _ = image_files
     from_bytes = load_image(str(content), 48, data=content.read_bytes())

@@ -19,15 +19,15 @@ import tensorflow as tf
 from conftest import REPO, gradient_image, one_line_error, run_cli
 from PIL import Image
 
-from tf_nst import export
+from tf_nst.serving import export
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
-from tf_nst.export import decode_and_resize, export_feature_extractor, exported_layers
+from tf_nst.serving.export import decode_and_resize, export_feature_extractor, exported_layers
 from tf_nst.features import build_feature_model
-from tf_nst.image_io import load_image
+from tf_nst.io.images import load_image
 from tf_nst.losses import gram_matrix
-from tf_nst.serving_images import GIF_STEP_LIMIT
-from tf_nst.weights import load_conv_weights
+from tf_nst.serving.images import GIF_STEP_LIMIT
+from tf_nst.io.weights import load_conv_weights
 
 DEFAULT = StyleTransferConfig()
 SMALL = StyleTransferConfig(content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"))

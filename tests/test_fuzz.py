@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tf_nst.errors import ImageError
-from tf_nst.image_io import load_image
+from tf_nst.io.images import load_image
 
 FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"]
 MODES = ["RGB", "L", "1", "P", "PA", "CMYK", "RGBA", "LA", "I;16", "I", "F", "YCbCr"]

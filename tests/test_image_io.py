@@ -9,7 +9,7 @@ from conftest import gradient_image
 from PIL import Image
 
 from tf_nst.errors import ImageError
-from tf_nst.image_io import load_image, resize, save_image
+from tf_nst.io.images import load_image, resize, save_image
 
 
 def save(tmp_path, image: Image.Image, name: str, **options):

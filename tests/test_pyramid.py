@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import gradient_image
 
 import tf_nst
-from tf_nst.image_io import fit
+from tf_nst.io.images import fit
 from tf_nst.pyramid import Level, level_steps, plan_levels, pyramid_sizes, upsample_with_detail
 from tf_nst.transfer import StyleTransfer
 

@@ -8,7 +8,7 @@ import pytest
 
 from tf_nst.errors import WeightsError
 from tf_nst.features import CONV_LAYERS, build_feature_model
-from tf_nst.weights import dequantize, embedded_path, load_conv_weights, load_quantized
+from tf_nst.io.weights import dequantize, embedded_path, load_conv_weights, load_quantized
 
 
 @pytest.fixture(scope="module")

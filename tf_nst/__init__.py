@@ -13,7 +13,7 @@ feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is th
 for training an image-to-image network with ``model.fit``; ``LBFGS`` the optimizer as a Keras optimizer.
 
 The names below are imported on first use, so ``import tf_nst`` does not import TensorFlow yet: the ``tf-nst``
-command (``tf_nst.cli``) imports it with the runtime's start-up messages kept off the terminal.
+command (``tf_nst.cli.main``) imports it with the runtime's start-up messages kept off the terminal.
 """
 
 import importlib
@@ -22,15 +22,15 @@ _MODULES = {  # module: the public names it defines
     "api": ("Plan", "Stylizer", "plan", "stylize", "stylize_batch"),
     "config": ("StyleTransferConfig",),
     "errors": ("ConfigError", "ExportError", "ImageError", "InsufficientMemoryError", "TfNstError", "WeightsError"),
-    "export": ("export_feature_extractor",),
+    "serving.export": ("export_feature_extractor",),
     "features": ("CONV_LAYERS", "build_feature_model"),
-    "image_io": ("load_image", "save_image"),
+    "io.images": ("load_image", "save_image"),
     "keras_loss": ("StyleContentLoss",),
     "lbfgs": ("LBFGS",),
     "losses": ("content_loss", "gram_matrix", "style_layer_loss", "style_loss", "total_variation_loss"),
     "precision": ("PrecisionChoice", "resolve_precision"),
     "transfer": ("Progress", "StyleTargets", "StyleTransfer"),
-    "weights": ("load_conv_weights",),
+    "io.weights": ("load_conv_weights",),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 

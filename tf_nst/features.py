@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from tf_nst.errors import ConfigError
-from tf_nst.weights import ConvWeights
+from tf_nst.io.weights import ConvWeights
 
 # (block, number of convs, channels) of VGG-19's convolutional part.
 VGG19_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
@@ -60,7 +60,7 @@ def build_feature_model(
 ) -> keras.Model:
     """A frozen Keras model mapping ``[B, H, W, 3]`` in [0, 1] to ``{layer: features}``.
 
-    Built only up to the deepest layer asked for. ``conv_weights`` (from ``tf_nst.weights``) fills the conv
+    Built only up to the deepest layer asked for. ``conv_weights`` (from ``tf_nst.io.weights``) fills the conv
     layers by name; ``None`` keeps Keras' random initialisation (for tests). ``pooling`` is ``"max"`` (VGG's
     own) or ``"avg"`` (the paper's suggestion, smoother results). ``dtype_policy`` is a Keras dtype policy for
     the convolutions (``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``); outputs are then float32-cast

@@ -19,10 +19,10 @@ import tensorflow as tf
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ImageError
 from tf_nst.features import MIN_SIDE, build_feature_model
-from tf_nst.image_io import ImageLike, as_pixels
+from tf_nst.io.images import ImageLike, as_pixels
 from tf_nst.precision import resolve_precision
 from tf_nst.transfer import StyleTargets, Targets, batch_loss_terms, style_targets
-from tf_nst.weights import load_conv_weights
+from tf_nst.io.weights import load_conv_weights
 
 
 def batch_content_targets(

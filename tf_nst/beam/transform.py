@@ -23,7 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from tf_nst.api import Stylizer
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ImageError, Interrupted, TfNstError
-from tf_nst.image_io import encode_image, load_image
+from tf_nst.io.images import encode_image, load_image
 
 STYLIZED = "stylized"  # main output: (input path, output path)
 FAILED = "failed"  # tagged output: (input path, one-line error)

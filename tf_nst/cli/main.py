@@ -26,9 +26,9 @@ with native_stderr_silenced():
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
-    from tf_nst.config_flags import config_from_flags, define_config_flags
+    from tf_nst.cli.flags import config_from_flags, define_config_flags
     from tf_nst.errors import ConfigError, TfNstError
-    from tf_nst.runner import RunOptions, Stopped, UsageError, run
+    from tf_nst.cli.runner import RunOptions, Stopped, UsageError, run
 
 FLAGS = flags.FLAGS
 define_config_flags()
@@ -128,7 +128,7 @@ def parse_flags(argv: list[str]) -> list[str]:
 def console_main() -> None:
     """The ``tf-nst`` command: log to stderr with the time, parse the flags, run."""
     sys.modules["__main__"].__doc__ = __doc__  # absl's --help prints the main module's docstring
-    for module in (__name__, "tf_nst.config_flags"):  # and lists the main module's key flags
+    for module in (__name__, "tf_nst.cli.flags"):  # and lists the main module's key flags
         for flag in FLAGS.get_flags_for_module(module):
             FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     logging.set_verbosity(logging.INFO)

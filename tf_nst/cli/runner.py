@@ -1,7 +1,7 @@
 """A run of the ``tf-nst`` command: the images to stylize and where each goes, the records kept, signals, export.
 
 ``run`` takes ``RunOptions`` (what to read and write, how to show progress) and the run's
-``StyleTransferConfig``; it reads no flags (``tf_nst.cli`` builds both). It raises ``UsageError`` for outputs it
+``StyleTransferConfig``; it reads no flags (``tf_nst.cli.main`` builds both). It raises ``UsageError`` for outputs it
 will not write, ``Stopped`` when a run ends early after saving its latest image, and tf_nst's other errors as
 they come; the command turns them into exit statuses.
 """
@@ -20,14 +20,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_nst import progress
+from tf_nst.cli import progress
 from tf_nst.api import Stylizer
 from tf_nst.config import StyleTransferConfig
-from tf_nst.demo import demo_content, demo_style
+from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
-from tf_nst.image_io import ImageLike, image_format, save_image
+from tf_nst.io.images import ImageLike, image_format, save_image
 from tf_nst.quiet import info_logs_silenced
-from tf_nst.records import Snapshots, TensorBoardLog, Trace, chain
+from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.transfer import ProgressCallback
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -254,7 +254,7 @@ def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> No
 
 def export(options: RunOptions, config: StyleTransferConfig) -> None:
     """Write the feature extractor as a SavedModel to ``options.export_dir`` and log where it went."""
-    from tf_nst.export import export_feature_extractor, exported_layers
+    from tf_nst.serving.export import export_feature_extractor, exported_layers
 
     with info_logs_silenced():
         path = export_feature_extractor(

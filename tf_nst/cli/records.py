@@ -14,7 +14,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from tf_nst.errors import ConfigError
-from tf_nst.image_io import save_image
+from tf_nst.io.images import save_image
 from tf_nst.transfer import Progress, ProgressCallback
 
 

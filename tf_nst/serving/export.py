@@ -11,7 +11,7 @@ signatures, each with dynamic batch, height and width:
 - ``encoded``: ``image_bytes`` string ``[batch]`` (JPEG, PNG, GIF or BMP file bytes) and ``max_size`` int32
   scalar (32 to the export's ``max_size``), to the same Gram matrices. Each file is checked from its header
   (at most ``max_pixels`` pixels), decoded, turned upright (JPEG EXIF orientation) and resized on its own
-  (``tf_nst.serving_images.decode_and_resize``), one file at a time, so one batch may hold files of different
+  (``tf_nst.serving.images.decode_and_resize``), one file at a time, so one batch may hold files of different
   sizes and memory does not grow with the batch.
 
 ``max_pixels`` and ``max_size`` are fixed at export time (defaults 50,000,000 and 2048); the loaded object's
@@ -38,8 +38,8 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.features import MIN_SIDE, build_feature_model
 from tf_nst.losses import gram_matrix
-from tf_nst.serving_images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
-from tf_nst.weights import load_conv_weights
+from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
+from tf_nst.io.weights import load_conv_weights
 
 SIGNATURES = ("serving_default", "gram", "encoded")
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")

@@ -229,7 +229,7 @@ def read_header(data: tf.Tensor) -> tuple[tf.Tensor, ...]:
 
 def resized_size(height: tf.Tensor, width: tf.Tensor, max_size: tf.Tensor) -> tf.Tensor:
     """int32 ``[height, width]`` scaled so the longer side is ``max_size``, rounded half to even as
-    ``tf_nst.image_io.resized_size`` does, each at least 1."""
+    ``tf_nst.io.images.resized_size`` does, each at least 1."""
     shape = tf.cast(tf.stack([height, width]), tf.float64)
     scale = tf.cast(max_size, tf.float64) / tf.reduce_max(shape)
     return tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
@@ -256,7 +256,7 @@ def decode_and_resize(
 
     JPEG, PNG, GIF (its first frame) or BMP; grayscale becomes RGB and alpha is dropped; a JPEG's EXIF
     orientation is applied. The aspect ratio is kept, sides rounded half to even as
-    ``tf_nst.image_io.resized_size`` does, and the resize antialiases (Lanczos-3, like the library's PIL
+    ``tf_nst.io.images.resized_size`` does, and the resize antialiases (Lanczos-3, like the library's PIL
     LANCZOS). Raises ``InvalidArgumentError``, before decoding, with a message starting ``name:`` when
     ``max_size`` is outside [32, ``max_size_limit``], the bytes are empty, truncated in the header or of
     another format, the header gives more than ``max_pixels`` pixels, or the resized image would be smaller

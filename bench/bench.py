@@ -181,7 +181,7 @@ def tf_nst_loop(content, style, config, steps: int):
 def float32_loss(result, content, style, config) -> float:
     """The total loss of ``result`` in tf_nst's float32 objective."""
     from tf_nst.features import build_feature_model
-    from tf_nst.transfer import compute_targets, loss_terms
+    from tf_nst.objective import compute_targets, loss_terms
     from tf_nst.io.weights import load_conv_weights
 
     layers = config.content_layers + config.style_layers

@@ -24,6 +24,7 @@ import tempfile
 import time
 
 from judge import Judge  # first: it sets numpy's BLAS threads before numpy loads
+from pasted import NOVELTY_LIMIT, PastedCheck, crop_2x, low_structure_box
 
 from bench import RESULTS, SHARED_IMAGES, machine, naive_loop  # bench puts the checkout on sys.path
 
@@ -184,6 +185,25 @@ def run_pair(content_path, style_path, config, evals: list[int]) -> dict:
     return {"warmup_seconds": warmup, "precision": stylizer.precision.precision, "snapshots": snapshots}
 
 
+def person_content_ratio(judge: Judge, result, photo, painting, mask) -> float:
+    """The judge's content ratio inside ``mask`` (a person, ``[H, W]`` in [0, 1] at the photo's size): the
+    masked squared distance of ``result``'s conv4_2 and conv5_2 features from the photo's, over the painting's
+    (stretched to the photo's size), averaged over the two layers. All images ``[H, W, 3]`` in [0, 1]."""
+    import numpy as np
+    from judge import CONTENT_RATIO_LAYERS
+
+    from tf_nst.io.images import resize
+
+    size = (result.shape[1], result.shape[0])
+    outputs = [judge.model(resize(x, size)[None], training=False) for x in (result, photo, painting)]
+    ratios = []
+    for layer in CONTENT_RATIO_LAYERS:
+        mine, theirs, painted = (np.asarray(o[layer])[0] for o in outputs)
+        inside = resize(np.repeat(mask[..., None], 3, axis=-1), (mine.shape[1], mine.shape[0]))[..., 0] > 0.5
+        ratios.append(np.sum(np.square(mine - theirs)[inside]) / np.sum(np.square(painted - theirs)[inside]))
+    return float(np.mean(ratios))
+
+
 # --- writing ---
 
 
@@ -240,11 +260,19 @@ def result_lines(snapshot: dict) -> list[str]:
     """Contact-sheet label of one scored snapshot."""
     scores = snapshot["scores"]
     multiple = f" ({snapshot['reference_steps']:.0f} ref)" if snapshot.get("reference_steps") else ""
-    return [
-        f"{snapshot['evals']} evals, {snapshot['seconds']:.1f} s{multiple}",
-        f"style SWD {scores['style_swd']['mean']:.3f}",
-        f"content {scores['content_ratio']:.3f}",
-    ]
+    return (
+        [
+            f"{snapshot['evals']} evals, {snapshot['seconds']:.1f} s{multiple}",
+            f"style SWD {scores['style_swd']['mean']:.3f}",
+            f"content {scores['content_ratio']:.3f}",
+        ]
+        + (
+            [f"pasted novelty {scores['novelty']:.2f}" + ("  FLAGGED" if scores["novelty"] > NOVELTY_LIMIT else "")]
+            if "novelty" in scores
+            else []
+        )
+        + ([f"person content {scores['person_content']:.3f}"] if "person_content" in scores else [])
+    )
 
 
 LAYER_TABLES = ("style_swd", "style_gauss", "gram", "gram_squared", "content", "gram_vs_painting", "content_vs_photo")
@@ -255,6 +283,8 @@ COLUMNS = (
     ("Gram^2", lambda s: s["gram_squared"]["mean"]),
     ("content 4_2+5_2", lambda s: s["content_ratio"]),
     ("content 2-5", lambda s: s["content"]["mean"]),
+    ("pasted novelty", lambda s: s.get("novelty", float("nan"))),
+    ("person content", lambda s: s.get("person_content", float("nan"))),
 )
 
 
@@ -320,7 +350,7 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
         print(f"no image pairs to run (images are looked for in {args.shared}); nothing done")
         return
     (out / "images").mkdir(parents=True, exist_ok=True)
-    judge, rows = Judge(), []
+    judge, check, rows = Judge(), PastedCheck(), []
     about = {"label": args.label, "preset": args.preset, "sets": args.set, "size": args.size, "evals": evals}
     about |= {"config": dataclasses.asdict(config), "machine": machine()}
     for content_name, style_name, content_path, style_path in pairs:
@@ -337,10 +367,16 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
         style_pixels = resize(painting, resized_size(painting.shape[1], painting.shape[0], args.size))
         step = reference_step_seconds(photo[None], style_pixels[None])
         reference = judge.reference(photo, painting, (photo.shape[1], photo.shape[0]))
+        mask_path = content_path.with_name(f"{content_path.stem}_mask.png")  # a person's mask, where there is one
+        mask = fit(as_pixels(str(mask_path)), args.size)[0][..., 0] if mask_path.is_file() else None
         for snapshot in run["snapshots"]:
             image = snapshot.pop("image")
             started = time.perf_counter()
             snapshot["scores"] = judge.score(image, reference)
+            if snapshot is run["snapshots"][-1]:  # the final image, at the photo's size
+                snapshot["scores"]["novelty"] = check.score(image, photo)["novelty"]
+                if mask is not None:
+                    snapshot["scores"]["person_content"] = person_content_ratio(judge, image, photo, painting, mask)
             snapshot["judge_seconds"] = time.perf_counter() - started
             snapshot["reference_steps"] = snapshot["seconds"] / step
             snapshot["image_file"] = f"images/{pair}__e{snapshot['evals']}.png"
@@ -350,12 +386,18 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
             print(
                 f"  {snapshot['evals']:5d} evals {snapshot['seconds']:7.1f} s ({snapshot['reference_steps']:.0f} ref "
                 f"steps)  style SWD {snapshot['scores']['style_swd']['mean']:.3f}  Gram^2 "
-                f"{snapshot['scores']['gram_squared']['mean']:.4f}  content {snapshot['scores']['content_ratio']:.3f}",
+                f"{snapshot['scores']['gram_squared']['mean']:.4f}  content {snapshot['scores']['content_ratio']:.3f}"
+                f"  pasted novelty {snapshot['scores'].get('novelty', float('nan')):.2f}"
+                f"  person content {snapshot['scores'].get('person_content', float('nan')):.3f}",
                 flush=True,
             )
         tiles = [(photo, [f"content: {content_name}", f"{photo.shape[1]}x{photo.shape[0]}"])]
         tiles.append((style_pixels, [f"style: {style_name}"]))
         tiles += [(s.pop("preview"), result_lines(s)) for s in run["snapshots"]]
+        box = low_structure_box(photo)  # where objects get pasted: its 2x crop, of the photo and the final result
+        final = resize(tiles[-1][0], (photo.shape[1], photo.shape[0]))
+        tiles += [(crop_2x(photo, box), ["photo, 2x crop of its", "least structured third"])]
+        tiles += [(crop_2x(final, box), ["final result,", "the same crop"])]
         settings = " ".join(["preset", args.preset, *args.set])
         title = f"{args.label}: {settings}  ({run['precision']}; reference step {step:.3f} s)"
         save_png(contact_sheet(title, tiles), out / f"{pair}.sheet.png")
@@ -374,11 +416,11 @@ def judge_images(args, out: pathlib.Path) -> None:
     """``--judge`` mode: score existing images; ``--content`` and ``--style`` are files, or folders in which
     an image named ``<content>__<style>[__...].png`` finds ``<content>.*`` and ``<style>.*``."""
     from tf_nst.errors import ImageError
-    from tf_nst.io.images import as_pixels
+    from tf_nst.io.images import as_pixels, resize
 
     if not args.content or not args.style:
         raise SystemExit("quality.py: error: --judge needs --content and --style (files or folders)")
-    judge, rows, references = Judge(), [], {}
+    judge, check, rows, references = Judge(), PastedCheck(), [], {}
     for name in args.judge:
         path = pathlib.Path(name)
         try:
@@ -392,6 +434,8 @@ def judge_images(args, out: pathlib.Path) -> None:
             raise SystemExit(f"quality.py: error: {err}") from None
         started = time.perf_counter()
         scores = judge.score(result, references[key])
+        photo = resize(as_pixels(str(sources[0])), (result.shape[1], result.shape[0]))
+        scores["novelty"] = check.score(result, photo)["novelty"]
         seconds = time.perf_counter() - started
         rows.append({"name": path.name, "image": str(path), "content": str(sources[0]), "style": str(sources[1])})
         rows[-1] |= {"size": [result.shape[1], result.shape[0]], "judge_seconds": seconds, "scores": scores}

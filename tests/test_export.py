@@ -25,7 +25,7 @@ from tf_nst.errors import ConfigError, ExportError
 from tf_nst.serving.export import decode_and_resize, export_feature_extractor, exported_layers
 from tf_nst.features import build_feature_model
 from tf_nst.io.images import load_image
-from tf_nst.losses import gram_matrix
+from tf_nst.losses import feature_mean, gram_matrix
 from tf_nst.serving.images import GIF_STEP_LIMIT
 from tf_nst.io.weights import load_conv_weights
 
@@ -73,10 +73,12 @@ def reference_grams(model, pixels: np.ndarray) -> dict[str, np.ndarray]:
 
 def test_signatures_have_the_specified_names_dtypes_and_shapes(loaded):
     signatures = loaded.signatures
-    assert set(signatures) == {"serving_default", "gram", "encoded"}
+    assert set(signatures) == {"serving_default", "gram", "mean", "encoded"}
     images_spec = {"images": tf.TensorSpec([None, None, None, 3], tf.float32, name="images")}
     assert signatures["serving_default"].structured_input_signature == ((), images_spec)
     assert signatures["gram"].structured_input_signature == ((), images_spec)
+    assert signatures["mean"].structured_input_signature == ((), images_spec)
+    assert signatures["mean"].structured_outputs["block2_conv1"].shape.as_list() == [None, 128]
     assert signatures["encoded"].structured_input_signature == (
         (),
         {
@@ -107,6 +109,9 @@ def test_features_and_grams_match_the_feature_model(loaded, random_model, height
     for name in DEFAULT.style_layers:
         assert_close(grams[name], gram_matrix(expected[name]))
     assert_close(loaded.gram(tf.constant(pixels))["block1_conv1"], grams["block1_conv1"])
+    means = loaded.signatures["mean"](images=tf.constant(pixels))
+    for name in DEFAULT.style_layers:
+        assert_close(means[name], feature_mean(expected[name]))
 
 
 @pytest.mark.parametrize("shape", [[1, 20, 40, 3], [1, 32, 2049, 3]])

@@ -97,3 +97,60 @@ def test_total_variation_matches_the_explicit_formula():
     images = np.random.default_rng(6).uniform(size=[2, 5, 7, 3]).astype(np.float32)
     expected = np.abs(np.diff(images, axis=1)).mean((1, 2, 3)) + np.abs(np.diff(images, axis=2)).mean((1, 2, 3))
     np.testing.assert_allclose(losses.total_variation_loss(images).numpy(), expected, rtol=1e-5)
+
+
+# --- the Gaussian (mean and covariance) style distance ---
+
+# Two channels over four positions: means (1, 2), variances (1, 4), uncorrelated.
+GAUSSIAN_FEATURES = tf.constant([[0.0, 0.0], [2.0, 4.0], [0.0, 4.0], [2.0, 0.0]])[None, :, None, :]  # [1, 4, 1, 2]
+
+
+def test_sqrtm_squares_back():
+    a = tf.constant([[[4.0, 1.0], [1.0, 3.0]]])
+    root = losses.sqrtm(a)
+    np.testing.assert_allclose((root @ root).numpy(), a.numpy(), rtol=1e-5)
+
+
+def test_gaussian_distance_between_known_gaussians():
+    target_cov = tf.constant([[[4.0, 0.0], [0.0, 1.0]]])
+    distance = losses.gaussian_style_distance(GAUSSIAN_FEATURES, tf.zeros([1, 2]), target_cov, losses.sqrtm(target_cov))
+    # |m - m_s|^2 = 1 + 4; sum (sqrt(s) - sqrt(s_s))^2 = (1 - 2)^2 + (2 - 1)^2; divided by 2 channels
+    np.testing.assert_allclose(distance.numpy(), [3.5], atol=1e-3)
+
+
+def test_gaussian_distance_to_itself_is_zero_and_ignores_the_image_size():
+    mean = losses.feature_mean(GAUSSIAN_FEATURES)
+    cov = losses.covariance(mean, losses.gram_matrix(GAUSSIAN_FEATURES)) + 1e-4 * tf.eye(2)
+    itself = losses.gaussian_style_distance(GAUSSIAN_FEATURES, mean, cov, losses.sqrtm(cov))
+    np.testing.assert_allclose(itself.numpy(), [0.0], atol=1e-4)
+    target_cov = tf.constant([[[4.0, 1.0], [1.0, 2.0]]])
+    args = tf.constant([[0.5, -1.0]]), target_cov, losses.sqrtm(target_cov)
+    tiled = tf.tile(GAUSSIAN_FEATURES, [1, 3, 5, 1])  # the same statistics over 15 times the positions
+    np.testing.assert_allclose(
+        losses.gaussian_style_distance(tiled, *args).numpy(),
+        losses.gaussian_style_distance(GAUSSIAN_FEATURES, *args).numpy(),
+        rtol=1e-5,
+    )
+
+
+def test_gaussian_distance_gradient_matches_finite_differences():
+    features = tf.random.stateless_uniform([1, 3, 3, 4], seed=[1, 2], dtype=tf.float64)
+    features = tf.cast(features, tf.float32)
+    target = tf.random.stateless_uniform([1, 5, 5, 4], seed=[3, 4])
+    mean = losses.feature_mean(target)
+    cov = losses.covariance(mean, losses.gram_matrix(target)) + 1e-4 * tf.eye(4)
+    args = mean, cov, losses.sqrtm(cov)
+    with tf.GradientTape() as tape:
+        tape.watch(features)
+        value = losses.gaussian_style_distance(features, *args)[0]
+    gradient = tape.gradient(value, features).numpy().ravel()
+    flat, h = features.numpy().ravel(), 1e-2
+    for index in (0, 7, 20, 35):
+        up, down = flat.copy(), flat.copy()
+        up[index] += h
+        down[index] -= h
+        numeric = (
+            losses.gaussian_style_distance(tf.constant(up.reshape(features.shape)), *args)[0]
+            - losses.gaussian_style_distance(tf.constant(down.reshape(features.shape)), *args)[0]
+        ) / (2 * h)
+        np.testing.assert_allclose(gradient[index], float(numeric), rtol=0.05, atol=1e-3)

@@ -29,7 +29,8 @@ _MODULES = {  # module: the public names it defines
     "lbfgs": ("LBFGS",),
     "losses": ("content_loss", "gram_matrix", "style_layer_loss", "style_loss", "total_variation_loss"),
     "precision": ("PrecisionChoice", "resolve_precision"),
-    "transfer": ("Progress", "StyleTargets", "StyleTransfer"),
+    "objective": ("StyleTargets",),
+    "transfer": ("Progress", "StyleTransfer"),
     "io.weights": ("load_conv_weights",),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}

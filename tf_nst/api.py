@@ -20,11 +20,12 @@ from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
 from tf_nst.features import MIN_SIDE
-from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size
+from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size, style_list
 from tf_nst.memory import MemoryBudget, check_fits, memory_budget, optimizer_images, peak_bytes
+from tf_nst.objective import StyleTargets
 from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.pyramid import Level, level_sizes, plan_levels, upsample_with_detail
-from tf_nst.transfer import ProgressCallback, StyleTargets, StyleTransfer
+from tf_nst.transfer import ProgressCallback, StyleTransfer
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,6 @@ def plan(content_size: tuple[int, int], style_size: tuple[int, int], config: Sty
     in_bfloat16 = (lambda side: estimate(side, "bfloat16")) if precision.precision == "float32" else None
     needed = check_fits(estimate, config.max_size, budget, precision.precision, in_bfloat16)
     return Plan(precision, tuple(plan_levels(content_size, style_size, config)), needed, budget)
-
-
-def _style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
-    if isinstance(style, (str, os.PathLike, np.ndarray, tf.Tensor)):
-        return [style]
-    return list(style)
 
 
 def _style_name(style: ImageLike, index: int) -> str:
@@ -104,8 +99,8 @@ class Stylizer:
         self.precision = resolve_precision(config.precision)
         self.config = config.replace(precision=self.precision.precision)
         self.transfer = transfer or StyleTransfer(self.config)
-        self.style_names = [_style_name(s, i) for i, s in enumerate(_style_list(style))]
-        styles = zip(_style_list(style), self.style_names)
+        self.style_names = [_style_name(s, i) for i, s in enumerate(style_list(style))]
+        styles = zip(style_list(style), self.style_names)
         self.styles = [as_pixels(s, name, self.config.max_input_pixels) for s, name in styles]
         self.config.blend_weights(len(self.styles))  # refuse a count mismatch before any work
         self._prepared: dict[tuple, tuple[list[np.ndarray], StyleTargets]] = {}

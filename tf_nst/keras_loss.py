@@ -2,42 +2,31 @@
 
 ``y_true`` is the batch of content images, ``y_pred`` the network's output for them; both float32
 ``[B, H, W, 3]`` in [0, 1], H, W >= 32. Each generated image gets the loss ``StyleTransfer`` optimizes (see
-``tf_nst.transfer.batch_loss_terms``): content MSE against its own content image's features, Gram style loss
+``tf_nst.objective.batch_loss_terms``): content MSE against its own content image's features, the style loss
 against fixed style targets, total variation, each term scale-free and weighted as in the config.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ImageError
-from tf_nst.features import MIN_SIDE, build_feature_model
-from tf_nst.io.images import ImageLike, as_pixels
-from tf_nst.precision import resolve_precision
-from tf_nst.transfer import StyleTargets, Targets, batch_loss_terms, style_targets
-from tf_nst.io.weights import load_conv_weights
-
-
-def batch_content_targets(
-    features: Mapping[str, tf.Tensor], content_layers: Sequence[str]
-) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
-    """Content targets of a batch and their scale-free weights, per image, as ``compute_targets`` makes them
-    for one: features ``{layer: [B, h, w, C]}`` as float32 (no gradient), and weights ``{layer: [B]}``, each
-    ``1 / len(content_layers)`` divided by that image's mean square feature."""
-    targets = {name: tf.stop_gradient(tf.cast(features[name], tf.float32)) for name in content_layers}
-    per_layer = 1.0 / len(content_layers)
-    weights = {
-        name: per_layer / (tf.reduce_mean(tf.square(target), axis=[1, 2, 3]) + 1e-12)
-        for name, target in targets.items()
-    }
-    return targets, weights
+from tf_nst.features import MIN_SIDE
+from tf_nst.io.images import ImageLike, as_pixels, style_list
+from tf_nst.objective import (
+    StyleTargets,
+    Targets,
+    batch_loss_terms,
+    check_outputs,
+    content_targets,
+    style_targets,
+)
+from tf_nst.objective import feature_model as default_feature_model
 
 
 def _check_images(images: tf.Tensor, name: str) -> None:
@@ -50,12 +39,6 @@ def _check_images(images: tf.Tensor, name: str) -> None:
     height, width = shape[1], shape[2]
     if (height is not None and height < MIN_SIDE) or (width is not None and width < MIN_SIDE):
         raise ImageError(f"{name}: {width}x{height} px is below the {MIN_SIDE}x{MIN_SIDE} minimum")
-
-
-def _style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
-    if isinstance(style, (str, os.PathLike, np.ndarray, tf.Tensor)):
-        return [style]
-    return list(style)
 
 
 def _config_from_dict(fields: Mapping) -> StyleTransferConfig:
@@ -79,13 +62,13 @@ class StyleContentLoss(keras.losses.Loss):
 
     ``feature_model``: a ``build_feature_model`` model with outputs for the config's content and style layers.
     By default one is built from ``config.weights`` and ``config.pooling``, computing in ``config.precision`` as
-    ``StyleTransfer``'s does (``auto``: bfloat16 where the hardware runs it fast; the Grams and losses stay
-    float32). Pass ``precision="float32"`` for full precision; with ``"float16"``, train with a
+    ``StyleTransfer``'s does (``auto``: bfloat16 where the hardware runs it fast; the style statistics and
+    losses stay float32). Pass ``precision="float32"`` for full precision; with ``"float16"``, train with a
     ``keras.optimizers.LossScaleOptimizer``. The feature model is frozen: training changes only your network.
 
     ``call(y_true, y_pred)`` returns the loss of each image, ``[B]``; ``reduction`` (Keras' default: the mean
     over the batch) and ``sample_weight`` apply as for any Keras loss. ``get_config`` holds the config, the
-    style targets (Gram matrices as nested lists: about 600k numbers for the default style layers) and which
+    style targets (statistics as nested lists: about 600k numbers for the default style layers) and which
     feature model was used; ``from_config`` rebuilds the default one, and needs a custom one passed to it.
     """
 
@@ -100,33 +83,23 @@ class StyleContentLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction)
         self.config = config = config or StyleTransferConfig()
         self.custom_feature_model = feature_model is not None
-        if feature_model is None:
-            feature_model = build_feature_model(
-                config.content_layers + config.style_layers,
-                load_conv_weights(config.weights),
-                config.pooling,
-                resolve_precision(config.precision).dtype_policy,
-            )
-        self.feature_model = feature_model
-        missing = [
-            n
-            for n in dict.fromkeys(config.content_layers + config.style_layers)
-            if n not in self.feature_model.output_names
-        ]
-        if missing:
-            raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
+        self.feature_model = model = feature_model or default_feature_model(config)
+        check_outputs(model, config.content_layers + config.style_layers)
         if not isinstance(style, StyleTargets):
             styles = [
-                as_pixels(s, f"style image {i + 1}", config.max_input_pixels) for i, s in enumerate(_style_list(style))
+                as_pixels(s, f"style image {i + 1}", config.max_input_pixels) for i, s in enumerate(style_list(style))
             ]
             weights = config.blend_weights(len(styles))
-            style = style_targets(self.feature_model, [tf.constant(s[None]) for s in styles], weights, config)
-        missing = [n for n in config.style_layers if n not in style.grams or n not in style.weights]
+            style = style_targets(model, [tf.constant(s[None]) for s in styles], weights, config)
+        if style.style_loss != config.style_loss:
+            raise ConfigError(f"style targets of style_loss '{style.style_loss}' for a '{config.style_loss}' loss")
+        missing = [n for n in config.style_layers if n not in style.statistics or n not in style.weights]
         if missing:
-            raise ConfigError(f"the style targets have no Gram matrix for style layer(s) {', '.join(missing)}")
+            raise ConfigError(f"the style targets have no statistics for style layer(s) {', '.join(missing)}")
         self.style_targets = StyleTargets(
-            {n: tf.constant(style.grams[n], tf.float32) for n in config.style_layers},
+            {n: tuple(tf.constant(s, tf.float32) for s in style.statistics[n]) for n in config.style_layers},
             {n: float(style.weights[n]) for n in config.style_layers},
+            config.style_loss,
         )
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
@@ -139,10 +112,11 @@ class StyleContentLoss(keras.losses.Loss):
                 "image is compared with its own content image"
             )
         content, generated = tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32)
-        content_features, content_weights = batch_content_targets(
+        content_features, content_weights = content_targets(
             self.feature_model(content, training=False), self.config.content_layers
         )
-        targets = Targets(content_features, content_weights, self.style_targets.grams, self.style_targets.weights)
+        style = self.style_targets
+        targets = Targets(content_features, content_weights, style.statistics, style.weights)
         features = self.feature_model(generated, training=False)
         return batch_loss_terms(features, generated, targets, self.config)["total"]
 
@@ -154,8 +128,9 @@ class StyleContentLoss(keras.losses.Loss):
             **super().get_config(),
             "config": fields,
             "style_targets": {
-                "grams": {n: g.numpy().tolist() for n, g in self.style_targets.grams.items()},
+                "statistics": {n: [s.numpy().tolist() for s in v] for n, v in self.style_targets.statistics.items()},
                 "weights": dict(self.style_targets.weights),
+                "style_loss": self.style_targets.style_loss,
             },
             "feature_model": "custom" if self.custom_feature_model else "default",
         }
@@ -172,7 +147,8 @@ class StyleContentLoss(keras.losses.Loss):
             )
         saved = config.pop("style_targets")
         targets = StyleTargets(
-            {n: tf.constant(g, tf.float32) for n, g in saved["grams"].items()},
+            {n: tuple(tf.constant(s, tf.float32) for s in v) for n, v in saved["statistics"].items()},
             {n: float(w) for n, w in saved["weights"].items()},
+            saved["style_loss"],
         )
         return cls(targets, _config_from_dict(config.pop("config")), feature_model, **config)

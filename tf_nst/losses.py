@@ -9,7 +9,10 @@ Normalization, where it departs from the paper:
   the constant 1/4 into the style weight. Size-normalized Grams let one style target serve any image size.
 - The content loss is the mean (not the paper's half sum) of squared differences, so its weight does not
   depend on the image size either.
-- Both are then divided by a per-layer channel count where stated, see ``style_layer_loss``.
+- ``gaussian_style_distance`` is the squared 2-Wasserstein distance between Gaussians fitted to the features
+  (mean and covariance), divided by the channel count; its matrix square roots come from Newton-Schulz
+  iterations, matrix products only.
+Each style layer's term is divided by the size of its target in ``tf_nst.objective``, so weights are scale-free.
 """
 
 from __future__ import annotations
@@ -56,6 +59,80 @@ def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     features = _widen(features)
     diff = features - tf.cast(target, features.dtype)
     return tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+
+
+def feature_mean(features: tf.Tensor) -> tf.Tensor:
+    """Mean over positions of ``features`` ``[B, H, W, C]``, in float32: ``[B, C]``."""
+    return tf.reduce_mean(_widen(features), axis=[1, 2])
+
+
+def covariance(mean: tf.Tensor, second_moment: tf.Tensor) -> tf.Tensor:
+    """Covariance ``[B, C, C]`` from the ``mean`` ``[B, C]`` and the second raw moment (``gram_matrix``)."""
+    return second_moment - mean[:, :, None] * mean[:, None, :]
+
+
+def _newton_schulz(matrix: tf.Tensor, iterations: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """(square root, inverse square root) of symmetric positive definite ``matrix`` ``[B, C, C]``.
+
+    The coupled Newton-Schulz iteration (Higham, "Functions of Matrices", 6.3) on the matrix divided by its
+    Frobenius norm, where it converges; matrix products only, so it runs fast on any device.
+    """
+    norm = tf.sqrt(tf.reduce_sum(tf.square(matrix), axis=[1, 2], keepdims=True)) + 1e-30
+    identity = tf.eye(tf.shape(matrix)[-1], batch_shape=tf.shape(matrix)[:1], dtype=matrix.dtype)
+    y, z = matrix / norm, identity
+    for _ in range(iterations):
+        t = 0.5 * (3.0 * identity - tf.matmul(z, y))
+        y, z = tf.matmul(y, t), tf.matmul(t, z)
+    return y * tf.sqrt(norm), z / tf.sqrt(norm)
+
+
+def sqrtm(matrix: tf.Tensor, iterations: int = 20) -> tf.Tensor:
+    """Square root of symmetric positive definite ``matrix`` ``[B, C, C]`` (Newton-Schulz): ``[B, C, C]``."""
+    return _newton_schulz(matrix, iterations)[0]
+
+
+@tf.custom_gradient
+def trace_sqrtm(matrix: tf.Tensor) -> tuple[tf.Tensor, Callable]:
+    """``trace(sqrt(matrix))`` of symmetric positive definite ``[B, C, C]``: ``[B]``.
+
+    Its gradient is ``sqrt(matrix)^-1 / 2``, which the same Newton-Schulz iterations give, so the backward pass
+    costs one product instead of differentiating every iteration.
+    """
+    root, inverse_root = _newton_schulz(matrix, 12)
+
+    def gradient(upstream: tf.Tensor) -> tf.Tensor:
+        return upstream[:, None, None] * 0.5 * inverse_root
+
+    return tf.linalg.trace(root), gradient
+
+
+def gaussian_style_distance(
+    features: tf.Tensor, target_mean: tf.Tensor, target_covariance: tf.Tensor, target_root: tf.Tensor
+) -> tf.Tensor:
+    """Squared 2-Wasserstein distance between Gaussian fits of ``features`` ``[B, H, W, C]`` and of a style,
+    divided by C: ``[B]``.
+
+    ``W2^2 = |m - m_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2)`` for means m and covariances S;
+    ``target_root`` is ``sqrtm(target_covariance)`` (``[1 or B, C, C]``, as is the covariance; the mean
+    ``[1 or B, C]``). A ridge of 1e-4 keeps the features' covariance positive definite (targets get theirs in
+    ``tf_nst.objective``).
+    """
+    mean = feature_mean(features)
+    channels = tf.shape(mean)[-1]
+    ridge = 1e-4 * tf.eye(channels, dtype=tf.float32)
+    cov = covariance(mean, gram_matrix(features)) + ridge
+    root = tf.cast(target_root, tf.float32)
+    cross = trace_sqrtm(root @ cov @ root)
+    spread = tf.linalg.trace(cov) + tf.linalg.trace(tf.cast(target_covariance, tf.float32)) - 2.0 * cross
+    offset = tf.reduce_sum(tf.square(mean - tf.cast(target_mean, tf.float32)), axis=-1)
+    return (offset + spread) / tf.cast(channels, tf.float32)
+
+
+def gaussian_size(mean: tf.Tensor, cov: tf.Tensor) -> tf.Tensor:
+    """``E|f|^2 / C`` of a Gaussian (mean ``[1, C]``, covariance ``[1, C, C]``): its squared 2-Wasserstein
+    distance from a point mass at 0, divided by C, the scale ``gaussian_style_distance`` is relative to."""
+    channels = tf.cast(tf.shape(mean)[-1], tf.float32)
+    return (tf.reduce_sum(tf.square(mean)) + tf.reduce_sum(tf.linalg.trace(cov))) / channels
 
 
 def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:

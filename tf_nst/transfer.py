@@ -1,29 +1,35 @@
-"""The optimisation: a ``tf.Variable`` image updated by Adam in a ``tf.function``-compiled step.
+"""The optimisation: a ``tf.Variable`` image updated by L-BFGS or Adam in a ``tf.function``-compiled step.
 
-Only the pixels are optimized, never the network. Targets (content features, style Grams) are computed once
-before the loop. Progress leaves through a callback; this module knows nothing of files or flags.
+Only the pixels are optimized, never the network. Targets (content features and style statistics, see
+``tf_nst.objective``) are computed once before the loop. Progress leaves through a callback; this module knows
+nothing of files or flags.
 
-A ``StyleTransfer`` keeps, per image shape, one image variable, one Adam optimizer, target variables and one
+A ``StyleTransfer`` keeps, per image shape, one image variable, one optimizer, target variables and one
 compiled step, so many images of the same size (a batch of photos) reuse a single trace.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
-from tf_nst.features import build_feature_model
 from tf_nst.lbfgs import LBFGS
-from tf_nst.precision import resolve_precision
-from tf_nst.io.weights import load_conv_weights
+from tf_nst.objective import (
+    STYLE_LOSSES,
+    StyleTargets,
+    Targets,
+    compute_targets,
+    feature_model,
+    loss_terms,
+    style_targets,
+)
 
 
 @dataclass(frozen=True)
@@ -46,78 +52,19 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-@dataclass(frozen=True)
-class StyleTargets:
-    """Blended Gram targets ``{layer: [1, C, C]}`` and per-layer weights that make each term scale-free.
-
-    Blending: sum_s b_s |G - A_s|^2 = |G - sum_s b_s A_s|^2 + const (for sum_s b_s = 1), so several style
-    images are one target Gram, their blend-weighted mean; the reported style loss omits the constant.
-    Each layer's weight is w_l divided by the mean square of its target, so layers count as w_l says.
-    """
-
-    grams: dict[str, tf.Tensor]
-    weights: dict[str, float]
-
-
-def _mean_square(tensor: tf.Tensor) -> float:
-    return float(tf.reduce_mean(tf.square(tf.cast(tensor, tf.float32)))) + 1e-12
-
-
-def _features(model: keras.Model, image) -> dict[str, tf.Tensor]:
-    """The model's feature maps in its compute precision (the losses widen half precision themselves)."""
-    return model(image, training=False)
-
-
-def style_targets(
-    model: keras.Model, styles: Sequence[tf.Tensor], blend_weights: Sequence[float], config: StyleTransferConfig
-) -> StyleTargets:
-    """Blend of the Gram matrices of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``."""
-    grams = {name: 0.0 for name in config.style_layers}
-    for style, weight in zip(styles, blend_weights):
-        features = _features(model, style)
-        for name in config.style_layers:
-            grams[name] = grams[name] + weight * losses.gram_matrix(features[name])
-    return StyleTargets(grams, {name: w / _mean_square(grams[name]) for name, w in config.layer_weights.items()})
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Everything ``loss_terms`` compares against: content features ``{layer: [1, h, w, C]}`` (float32) with
-    their scale-free weights, and the style's blended Grams with theirs (see ``StyleTargets``)."""
-
-    content: dict[str, tf.Tensor]
-    content_weights: dict[str, float]
-    grams: dict[str, tf.Tensor]
-    style_weights: dict[str, float]
-
-
-def compute_targets(
-    model: keras.Model, content: tf.Tensor, style: tf.Tensor | StyleTargets, config: StyleTransferConfig
-) -> Targets:
-    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``)."""
-    if not isinstance(style, StyleTargets):
-        style = style_targets(model, [style], [1.0], config)
-    features = _features(model, content)
-    content_features = {name: tf.cast(features[name], tf.float32) for name in config.content_layers}
-    per_layer = 1.0 / len(config.content_layers)
-    return Targets(
-        content=content_features,
-        content_weights={name: per_layer / _mean_square(t) for name, t in content_features.items()},
-        grams=style.grams,
-        style_weights=style.weights,
-    )
-
-
 class _Session:
     """Everything one compiled step needs for images of one shape, as variables it can reassign."""
 
     def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
-        probe = _features(model, tf.zeros(shape))
+        probe = model(tf.zeros(shape), training=False)
+        kind = STYLE_LOSSES[config.style_loss]
         self.image = tf.Variable(tf.zeros(shape), name="image")
         self.content = {n: tf.Variable(tf.zeros(probe[n].shape), name=n) for n in config.content_layers}
         self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
-        channels = {n: probe[n].shape[-1] for n in config.style_layers}
-        self.grams = {n: tf.Variable(tf.zeros([1, c, c]), name=f"{n}_gram") for n, c in channels.items()}
+        self.statistics = {
+            n: tuple(tf.Variable(tf.zeros_like(s), name=f"{n}_style") for s in kind.target(kind.moments(probe[n])))
+            for n in config.style_layers
+        }
         self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
@@ -130,8 +77,9 @@ class _Session:
         for name, variable in self.content.items():
             variable.assign(targets.content[name])
             self.content_weights[name].assign(targets.content_weights[name])
-        for name, variable in self.grams.items():
-            variable.assign(targets.grams[name])
+        for name, variables in self.statistics.items():
+            for variable, value in zip(variables, targets.statistics[name]):
+                variable.assign(value)
             self.style_weights[name].assign(targets.style_weights[name])
         for variable in self.optimizer.variables:
             if variable.name == "dynamic_scale":
@@ -139,37 +87,6 @@ class _Session:
             elif variable.name != "learning_rate":
                 variable.assign(tf.zeros_like(variable))
         self.health.assign([0, 0])
-
-
-def batch_loss_terms(
-    features: Mapping[str, tf.Tensor], images: tf.Tensor, targets, config: StyleTransferConfig
-) -> dict[str, tf.Tensor]:
-    """Weighted loss terms of each image and their sum, ``[B]`` each: ``content``, ``style``, ``tv``, ``total``.
-
-    ``features`` are the model's maps of ``images`` (``[B, H, W, 3]``). ``targets`` has ``content`` (``{layer:
-    [1 or B, h, w, C]}``), ``content_weights`` (scalars or ``[B]``), ``grams`` and ``style_weights`` mappings by
-    layer, as in ``Targets``.
-    """
-    content = tf.add_n(
-        [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
-    )
-    style = losses.style_loss(features, targets.grams, targets.style_weights)
-    # the weights are fixed when the step is traced: a zero-weight term costs nothing (TV's slice gradients are slow)
-    tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
-    terms = {
-        "content": config.content_weight * content,
-        "style": config.style_weight * style,
-        "tv": config.tv_weight * tv,
-    }
-    terms["total"] = tf.add_n(list(terms.values()))
-    return terms
-
-
-def loss_terms(
-    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets, config: StyleTransferConfig
-) -> dict[str, tf.Tensor]:
-    """``batch_loss_terms`` of a single ``image`` ``[1, H, W, 3]``, as scalars."""
-    return {name: term[0] for name, term in batch_loss_terms(features, image, targets, config).items()}
 
 
 def make_step(
@@ -195,7 +112,7 @@ def make_step(
     @tf.function
     def step() -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
-            terms = loss_terms(_features(model, image), image, targets, config)
+            terms = loss_terms(model(image, training=False), image, targets, config)
             scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
         gradient = tape.gradient(scaled, image)
         before = tf.identity(image)
@@ -250,16 +167,11 @@ class StyleTransfer:
 
     def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None):
         self.config = config
-        self.model = model or build_feature_model(
-            config.content_layers + config.style_layers,
-            load_conv_weights(config.weights),
-            config.pooling,
-            resolve_precision(config.precision).dtype_policy,
-        )
+        self.model = model or feature_model(config)
         self._sessions: dict[tuple[int, ...], _Session] = {}
 
     def style_targets(self, styles: tf.Tensor | Sequence[tf.Tensor]) -> StyleTargets:
-        """Blended Gram targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
+        """Blended style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
         return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config)

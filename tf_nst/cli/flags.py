@@ -10,7 +10,14 @@ import dataclasses
 
 from absl import flags
 
-from tf_nst.config import COLOR_MODES, DEFAULT_STYLE_LAYER_WEIGHTS, OPTIMIZERS, POOLINGS, StyleTransferConfig
+from tf_nst.config import (
+    COLOR_MODES,
+    DEFAULT_STYLE_LAYER_WEIGHTS,
+    OPTIMIZERS,
+    POOLINGS,
+    STYLE_LOSSES,
+    StyleTransferConfig,
+)
 from tf_nst.errors import ConfigError
 from tf_nst.precision import PRECISIONS
 
@@ -40,11 +47,20 @@ def define_config_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     )
     flags.DEFINE_list("content_layers", list(d.content_layers), "VGG-19 layers of the content loss.", **fv)
     flags.DEFINE_list("style_layers", list(d.style_layers), "VGG-19 layers of the style loss.", **fv)
+    flags.DEFINE_enum(
+        "style_loss",
+        d.style_loss,
+        STYLE_LOSSES,
+        "What each style layer matches: gram (the paper's Gram matrices) or gaussian (mean and covariance, "
+        "2-Wasserstein distance).",
+        **fv,
+    )
     flags.DEFINE_list(
         "style_layer_weights",
         None,
         "One weight per style layer (normalized to sum 1), or 'equal' (the paper's); default "
-        f"{_join(DEFAULT_STYLE_LAYER_WEIGHTS)} for the paper's layers (conv5_1 low: it pastes objects), else equal.",
+        f"{_join(DEFAULT_STYLE_LAYER_WEIGHTS)} for the paper's layers (conv5_1 off, conv4_1 half: their statistics "
+        "are object parts, and matched they paste a painting's faces), else equal.",
         **fv,
     )
     flags.DEFINE_list(

@@ -11,6 +11,7 @@ import os
 import struct
 import tempfile
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,6 +22,13 @@ from tf_nst.features import MIN_SIDE
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 DEFAULT_MAX_PIXELS = 100_000_000
 ImageLike = str | os.PathLike | np.ndarray  # or anything np.asarray turns into pixels, e.g. a tf.Tensor
+
+
+def style_list(style: ImageLike | Sequence[ImageLike]) -> list[ImageLike]:
+    """One style image (a path, or pixels: anything with a ``shape``) or a sequence of them, as a list."""
+    if isinstance(style, (str, os.PathLike)) or hasattr(style, "shape"):
+        return [style]
+    return list(style)
 
 
 def _to_rgb_array(image: Image.Image) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The VGG-19 feature extractor as a SavedModel, in TensorFlow Serving's layout.
 
-``export_feature_extractor`` writes ``<export_dir>/<version>/saved_model.pb`` and ``variables/``, with three
+``export_feature_extractor`` writes ``<export_dir>/<version>/saved_model.pb`` and ``variables/``, with four
 signatures, each with dynamic batch, height and width:
 
 - ``serving_default``: ``images`` float32 ``[batch, height, width, 3]`` RGB in [0, 1], height and width
@@ -8,6 +8,9 @@ signatures, each with dynamic batch, height and width:
   layer.
 - ``gram``: ``images`` as above, to the Gram matrix ``[batch, C, C]`` (divided by height * width at that
   layer, as ``tf_nst.gram_matrix``) of each style layer, named by layer.
+- ``mean``: ``images`` as above, to the mean ``[batch, C]`` over positions of each style layer, named by layer.
+  With the Gram matrix (the second moment) it gives the covariance, ``gram - mean mean^T``: the statistics of
+  ``--style_loss=gaussian``.
 - ``encoded``: ``image_bytes`` string ``[batch]`` (JPEG, PNG, GIF or BMP file bytes) and ``max_size`` int32
   scalar (32 to the export's ``max_size``), to the same Gram matrices. Each file is checked from its header
   (at most ``max_pixels`` pixels), decoded, turned upright (JPEG EXIF orientation) and resized on its own
@@ -36,12 +39,12 @@ import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
-from tf_nst.features import MIN_SIDE, build_feature_model
-from tf_nst.losses import gram_matrix
+from tf_nst.features import MIN_SIDE
+from tf_nst.losses import feature_mean, gram_matrix
 from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
-from tf_nst.io.weights import load_conv_weights
+from tf_nst.objective import check_outputs, feature_model
 
-SIGNATURES = ("serving_default", "gram", "encoded")
+SIGNATURES = ("serving_default", "gram", "mean", "encoded")
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 MAX_SIZE_SPEC = tf.TensorSpec([], tf.int32, name="max_size")
@@ -80,7 +83,7 @@ def build_serving_module(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_size: int = DEFAULT_MAX_SIZE,
 ) -> tf.Module:
-    """A ``tf.Module`` whose ``features``, ``gram`` and ``encoded`` functions are the three signatures, and whose
+    """A ``tf.Module`` whose ``features``, ``gram``, ``mean`` and ``encoded`` functions are the signatures, and whose
     ``limits`` function returns ``{"max_pixels": int64, "max_size": int32}``.
 
     ``model`` is a ``build_feature_model`` model with outputs for every name in ``layers`` and
@@ -90,9 +93,7 @@ def build_serving_module(
     """
     layers = tuple(dict.fromkeys(layers))
     style_layers = tuple(dict.fromkeys(style_layers))
-    missing = [name for name in layers + style_layers if name not in model.output_names]
-    if missing:
-        raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
+    check_outputs(model, layers + style_layers)
     size_limit = max_size
 
     def run_model(images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -111,6 +112,11 @@ def build_serving_module(
     @tf.function(input_signature=[IMAGES_SPEC])
     def gram(images):
         return grams(_check_images(images, size_limit))
+
+    @tf.function(input_signature=[IMAGES_SPEC])
+    def mean(images):
+        outputs = run_model(_check_images(images, size_limit))
+        return {name: feature_mean(outputs[name]) for name in style_layers}
 
     channels = {name: model.output[name].shape[-1] for name in style_layers}
 
@@ -138,7 +144,8 @@ def build_serving_module(
 
     module = tf.Module(name="vgg19_features")
     module.model_variables = [variable.value for variable in model.variables]
-    module.features, module.gram, module.encoded, module.limits = features, gram, encoded, limits
+    module.features, module.gram, module.mean, module.encoded = features, gram, mean, encoded
+    module.limits = limits
     return module
 
 
@@ -270,11 +277,12 @@ def export_feature_extractor(
     target = check_export_target(export_dir, version, overwrite)
     layers = exported_layers(config)
     if model is None:
-        model = build_feature_model(layers, load_conv_weights(config.weights), config.pooling)
+        model = feature_model(config.replace(precision="float32"))
     module = build_serving_module(model, layers, config.style_layers, max_pixels=max_pixels, max_size=max_size)
     signatures = {
         "serving_default": module.features.get_concrete_function(),
         "gram": module.gram.get_concrete_function(),
+        "mean": module.mean.get_concrete_function(),
         "encoded": module.encoded.get_concrete_function(),
     }
     parent = os.path.dirname(os.path.abspath(target))

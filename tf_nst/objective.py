@@ -1,0 +1,180 @@
+"""The objective: the targets an image is compared with, and its weighted loss terms.
+
+``alpha * content + beta * style + tv_weight * smoothness``, each term scale-free: a layer's term is divided
+by the size of its target, so layer weights say how much each layer counts whatever the image size or the
+layer's activation scale. Targets are computed once per content image and style; ``batch_loss_terms`` is a
+pure function of feature maps and targets, shared by the optimisation loop (``tf_nst.transfer``) and the Keras
+loss (``tf_nst.keras_loss``). Pixels are float32 ``[B, H, W, 3]`` in [0, 1].
+
+Style losses (``config.style_loss``), each a statistic of a layer's features and a distance to the style's:
+
+- ``gram``: the paper's Gram matrices, mean squared difference.
+- ``gaussian``: mean and covariance, squared 2-Wasserstein distance between their Gaussians.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from tf_nst import losses
+from tf_nst.config import StyleTransferConfig
+from tf_nst.errors import ConfigError
+from tf_nst.features import build_feature_model
+from tf_nst.io.weights import load_conv_weights
+from tf_nst.precision import resolve_precision
+
+Statistics = tuple[tf.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class StyleLoss:
+    """One style loss. ``moments`` maps features ``[B, H, W, C]`` to statistics that blend linearly (a weighted
+    mean of several styles' is their mixture's); ``target`` turns blended moments into what ``distance`` needs;
+    ``distance(features, target)`` is ``[B]``; ``size(target)`` is the mean square the distance is relative to."""
+
+    moments: Callable[[tf.Tensor], Statistics]
+    target: Callable[[Statistics], Statistics]
+    distance: Callable[[tf.Tensor, Statistics], tf.Tensor]
+    size: Callable[[Statistics], tf.Tensor]
+
+
+def _gaussian_target(moments: Statistics) -> Statistics:
+    mean, second = moments
+    cov = losses.covariance(mean, second) + 1e-4 * tf.eye(tf.shape(mean)[-1])
+    return mean, cov, losses.sqrtm(cov)
+
+
+STYLE_LOSSES = {
+    "gram": StyleLoss(
+        moments=lambda f: (losses.gram_matrix(f),),
+        target=lambda m: m,
+        distance=lambda f, t: losses.style_layer_loss(f, t[0]),
+        size=lambda t: tf.reduce_mean(tf.square(t[0])),
+    ),
+    "gaussian": StyleLoss(
+        moments=lambda f: (losses.feature_mean(f), losses.gram_matrix(f)),
+        target=_gaussian_target,
+        distance=lambda f, t: losses.gaussian_style_distance(f, *t),
+        size=lambda t: losses.gaussian_size(t[0], t[1]),
+    ),
+}
+
+
+def feature_model(config: StyleTransferConfig) -> keras.Model:
+    """The frozen VGG-19 feature model of ``config``: its content and style layers, ``weights``, ``pooling``,
+    computing in ``precision`` (``auto``: see ``tf_nst.precision``)."""
+    return build_feature_model(
+        config.content_layers + config.style_layers,
+        load_conv_weights(config.weights),
+        config.pooling,
+        resolve_precision(config.precision).dtype_policy,
+    )
+
+
+def check_outputs(model: keras.Model, layers: Sequence[str]) -> None:
+    """ConfigError naming the ``layers`` that ``model`` has no output for."""
+    missing = [name for name in dict.fromkeys(layers) if name not in model.output_names]
+    if missing:
+        raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class StyleTargets:
+    """The style's blended statistics ``{layer: (tensor, ...)}`` (as ``STYLE_LOSSES[style_loss].target``
+    makes them, each with a leading batch axis of 1) and per-layer weights that make each term scale-free.
+
+    Blending: the statistics are moments, so the blend-weighted mean of several style images' moments is the
+    moments of their mixture; for Gram matrices, sum_s b_s |G - A_s|^2 = |G - sum_s b_s A_s|^2 + const, so the
+    blend is exact and the reported style loss omits the constant. Each layer's weight is w_l divided by the
+    size of its target, so layers count as w_l says.
+    """
+
+    statistics: dict[str, Statistics]
+    weights: dict[str, float]
+    style_loss: str = "gram"
+
+
+def style_targets(
+    model: keras.Model, styles: Sequence[tf.Tensor], blend_weights: Sequence[float], config: StyleTransferConfig
+) -> StyleTargets:
+    """Blend of the statistics of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``."""
+    kind = STYLE_LOSSES[config.style_loss]
+    blended: dict[str, list[tf.Tensor]] = {}
+    for style, weight in zip(styles, blend_weights):
+        features = model(style, training=False)
+        for name in config.style_layers:
+            moments = [weight * m for m in kind.moments(features[name])]
+            blended[name] = [a + b for a, b in zip(blended[name], moments)] if name in blended else moments
+    statistics = {name: tuple(kind.target(tuple(m))) for name, m in blended.items()}
+    weights = {name: w / (float(kind.size(statistics[name])) + 1e-12) for name, w in config.layer_weights.items()}
+    return StyleTargets(statistics, weights, config.style_loss)
+
+
+def content_targets(
+    features: Mapping[str, tf.Tensor], content_layers: Sequence[str]
+) -> tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+    """Content targets of a batch, per image: features ``{layer: [B, h, w, C]}`` as float32 (no gradient), and
+    scale-free weights ``{layer: [B]}``, each ``1 / len(content_layers)`` divided by the image's mean square
+    feature at that layer."""
+    targets = {name: tf.stop_gradient(tf.cast(features[name], tf.float32)) for name in content_layers}
+    per_layer = 1.0 / len(content_layers)
+    weights = {n: per_layer / (tf.reduce_mean(tf.square(t), axis=[1, 2, 3]) + 1e-12) for n, t in targets.items()}
+    return targets, weights
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Everything ``loss_terms`` compares against: content features ``{layer: [1 or B, h, w, C]}`` (float32)
+    with their scale-free weights (scalars or ``[B]``), and the style's statistics with theirs
+    (see ``StyleTargets``)."""
+
+    content: dict[str, tf.Tensor]
+    content_weights: dict[str, tf.Tensor]
+    statistics: dict[str, Statistics]
+    style_weights: dict[str, float]
+
+
+def compute_targets(
+    model: keras.Model, content: tf.Tensor, style: tf.Tensor | StyleTargets, config: StyleTransferConfig
+) -> Targets:
+    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``)."""
+    if not isinstance(style, StyleTargets):
+        style = style_targets(model, [style], [1.0], config)
+    content_features, content_weights = content_targets(model(content, training=False), config.content_layers)
+    return Targets(content_features, {n: w[0] for n, w in content_weights.items()}, style.statistics, style.weights)
+
+
+def batch_loss_terms(
+    features: Mapping[str, tf.Tensor], images: tf.Tensor, targets: Targets, config: StyleTransferConfig
+) -> dict[str, tf.Tensor]:
+    """Weighted loss terms of each image and their sum, ``[B]`` each: ``content``, ``style``, ``tv``, ``total``.
+
+    ``features`` are the model's maps of ``images`` (``[B, H, W, 3]``); ``targets`` as in ``Targets`` (any object
+    with its fields will do, such as the loop's variables).
+    """
+    content = tf.add_n(
+        [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
+    )
+    distance = STYLE_LOSSES[config.style_loss].distance
+    used = [n for n, w in config.layer_weights.items() if w > 0]  # a layer weighted 0 costs nothing
+    style = tf.add_n([targets.style_weights[n] * distance(features[n], targets.statistics[n]) for n in used])
+    # the weights are fixed when the step is traced: a zero-weight term costs nothing
+    tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
+    terms = {
+        "content": config.content_weight * content,
+        "style": config.style_weight * style,
+        "tv": config.tv_weight * tv,
+    }
+    terms["total"] = tf.add_n(list(terms.values()))
+    return terms
+
+
+def loss_terms(
+    features: Mapping[str, tf.Tensor], image: tf.Tensor, targets: Targets, config: StyleTransferConfig
+) -> dict[str, tf.Tensor]:
+    """``batch_loss_terms`` of a single ``image`` ``[1, H, W, 3]``, as scalars."""
+    return {name: term[0] for name, term in batch_loss_terms(features, image, targets, config).items()}

@@ -6,7 +6,8 @@ in TensorFlow 2 / Keras 3.
 >>> tf_nst.save_image(image, "out.png")
 
 Building blocks for your own TF code: ``build_feature_model`` (VGG-19, dict of feature maps), the pure
-losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``style_loss``, ``total_variation_loss``, and
+losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``gaussian_style_distance`` (with ``feature_mean``,
+``covariance``, ``sqrtm``), ``total_variation_loss``, and
 ``StyleTransfer`` (the optimisation loop with a progress callback). ``plan`` says what a run will do (precision
 and why, coarse-to-fine levels, estimated memory) before it starts. ``export_feature_extractor`` writes the
 feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is the same loss as a Keras loss,
@@ -27,7 +28,17 @@ _MODULES = {  # module: the public names it defines
     "io.images": ("load_image", "save_image"),
     "keras_loss": ("StyleContentLoss",),
     "lbfgs": ("LBFGS",),
-    "losses": ("content_loss", "gram_matrix", "style_layer_loss", "style_loss", "total_variation_loss"),
+    "losses": (
+        "content_loss",
+        "covariance",
+        "feature_mean",
+        "gaussian_style_distance",
+        "gram_matrix",
+        "sqrtm",
+        "style_layer_loss",
+        "style_loss",
+        "total_variation_loss",
+    ),
     "precision": ("PrecisionChoice", "resolve_precision"),
     "objective": ("StyleTargets",),
     "transfer": ("Progress", "StyleTransfer"),

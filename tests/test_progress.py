@@ -12,7 +12,7 @@ LOSSES = {"content": 0.25, "style": 1.5, "tv": 0.0125, "total": 1.7625}
 
 
 def report(step: int, steps: int, scale: int = 1, scales: int = 1, size=(32, 24)) -> Progress:
-    return Progress(step, steps, LOSSES, 4.0, step / 4.0, None, size, scale, scales)
+    return Progress(step, steps, LOSSES, 4.0, step / 4.0, None, size, scale, scales, step, steps)
 
 
 def test_position_names_only_what_there_is_more_than_one_of():

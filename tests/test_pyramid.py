@@ -48,8 +48,8 @@ def test_levels_too_narrow_for_the_network_are_left_out():
 class Recorder(StyleTransfer):
     """StyleTransfer that records each level's start image, result and steps."""
 
-    def run(self, content, style, callback=None, report_every=10, init_image=None, steps=None):
-        result = super().run(content, style, callback, report_every, init_image, steps)
+    def run(self, content, style, callback=None, report_every=10, init_image=None, steps=None, **counts):
+        result = super().run(content, style, callback, report_every, init_image, steps, **counts)
         self.calls.append((init_image, result, steps))
         return result
 

@@ -147,7 +147,7 @@ class Stylizer:
 
         With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.pyramid``): each level starts from the
         previous level's result, upsampled with the content's finer detail added back, and ``callback`` gets
-        ``Progress`` with ``scale``/``scales`` set.
+        ``Progress`` with ``scale``/``scales`` set and ``evaluation`` counting across the levels.
         Raises InsufficientMemoryError before any work if the run would not fit in memory.
         """
         config = self.config
@@ -157,7 +157,9 @@ class Stylizer:
         if self.on_plan is not None:
             self.on_plan(run_plan)
         levels = run_plan.levels
+        total = sum(level.steps for level in levels)
         image = previous_content = None
+        done = 0
         for index, level in enumerate(levels, 1):
             level_content = fit(pixels, max(level.size), name)
             styles, targets = self._styles_and_targets(level_content)
@@ -168,11 +170,18 @@ class Stylizer:
             previous_content = level_content
 
             def report(progress, index=index):
-                callback(dataclasses.replace(progress, scale=index, scales=len(levels)))
+                callback(dataclasses.replace(progress, scale=index, scales=len(levels), evaluations=total))
 
             image = self.transfer.run(
-                level_content, targets, report if callback else None, report_every, start, level.steps
+                level_content,
+                targets,
+                report if callback else None,
+                report_every,
+                start,
+                level.steps,
+                evaluations_before=done,
             )
+            done += level.steps
         if config.preserve_colors == "luminance":
             image = tf.constant(transfer_luminance(image.numpy(), level_content))
         return image

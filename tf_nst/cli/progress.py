@@ -69,14 +69,15 @@ class Display:
 
 
 class LogLines(Display):
-    """An absl INFO line every ``every`` evaluations and at the last one of each level."""
+    """An absl INFO line every ``every`` evaluations (counted across the levels) and at the last one of each
+    level; the line counts within the level, as the live line does."""
 
     def __init__(self, every: int):
         super().__init__()
         self.every = every
 
     def __call__(self, progress: Progress) -> None:
-        if progress.step % self.every and progress.step != progress.steps:
+        if progress.evaluation % self.every and progress.step != progress.steps:
             return
         seconds = 1.0 / max(progress.steps_per_second, 1e-9)
         logging.info(

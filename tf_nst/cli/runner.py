@@ -20,14 +20,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tf_nst.api import Plan, Stylizer
 from tf_nst.cli import progress
-from tf_nst.api import Stylizer
+from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.config import StyleTransferConfig
-from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
+from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import ImageLike, image_format, save_image
 from tf_nst.quiet import info_logs_silenced
-from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.transfer import ProgressCallback
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -148,11 +148,17 @@ class Recorders:
             1 if per_evaluation else math.gcd(options.log_every, options.save_every or options.log_every)
         )
         self.last = None
+        self.evaluations = 0  # of the images before this one
 
     def for_image(self, name: str, output: str, index: int, count: int) -> ProgressCallback:
         """The combined callback for image ``index`` of ``count`` (1-based), written to ``output``."""
+        if self.last is not None:
+            self.evaluations += self.last.evaluations
+            self.last = None
         if self.trace:
             self.trace.start(name)
+        if self.tensorboard:
+            self.tensorboard.start_image(self.evaluations)
         self.display.start_image(index, count)
         snapshots = Snapshots(output, self.options.save_every) if self.options.save_every > 0 else None
         return chain(lambda p: setattr(self, "last", p), self.display, snapshots, self.tensorboard, self.trace)
@@ -201,16 +207,24 @@ def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> No
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     tf.keras.utils.set_random_seed(config.seed)
-    logging.info(
-        "%d image(s) at %d px, %d evaluations, weights=%s, seed=%d, on %s",
-        len(todo),
-        config.max_size,
-        config.steps,
-        config.weights,
-        config.seed,
-        device,
-    )
-    stylizer = Stylizer(styles, config, on_plan=lambda plan: progress.log_plan(plan, config.scales))
+    planned = []
+
+    def on_plan(plan: Plan) -> None:
+        if not planned:  # the first image's plan: the run's header
+            logging.info(
+                "%d image(s) at %d px, %d evaluations%s, weights=%s, seed=%d, on %s",
+                len(todo),
+                config.max_size,
+                sum(level.steps for level in plan.levels),
+                " each" if batch else "",
+                config.weights,
+                config.seed,
+                device,
+            )
+        planned.append(plan)
+        progress.log_plan(plan, config.scales)
+
+    stylizer = Stylizer(styles, config, on_plan=on_plan)
     recorders = Recorders(options, config, device)
     failures, done = [], 0
     with TermAsInterrupt() as signals:

@@ -19,8 +19,8 @@ import tensorflow as tf
 from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
-from tf_nst.features import MIN_SIDE
 from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size
+from tf_nst.layers import MIN_SIDE
 from tf_nst.memory import MemoryBudget, check_fits, memory_budget, optimizer_images, peak_bytes
 from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.pyramid import Level, level_sizes, plan_levels, upsample_with_detail

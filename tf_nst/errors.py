@@ -20,7 +20,8 @@ class WeightsError(TfNstError):
 class RunStopped(TfNstError):
     """The optimisation stopped before its last step; ``image`` holds the latest good pixels.
 
-    ``step`` is the number of completed evaluations of the image's run (all pyramid levels); ``image`` is float32 ``[1, H, W, 3]`` in [0, 1].
+    ``step`` is the number of completed evaluations of the image's run (all pyramid levels); ``image`` is
+    float32 ``[1, H, W, 3]`` in [0, 1].
     """
 
     def __init__(self, message: str, step: int, image):

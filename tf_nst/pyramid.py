@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tf_nst.config import StyleTransferConfig
-from tf_nst.features import MIN_SIDE
 from tf_nst.io.images import resize, resized_size
+from tf_nst.layers import MIN_SIDE
 
 COARSEST = 256  # about the smallest useful longest side of the first level
 

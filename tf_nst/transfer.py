@@ -21,9 +21,9 @@ from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import build_feature_model
+from tf_nst.io.weights import load_conv_weights
 from tf_nst.lbfgs import LBFGS
 from tf_nst.precision import resolve_precision
-from tf_nst.io.weights import load_conv_weights
 
 
 @dataclass(frozen=True)

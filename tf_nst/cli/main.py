@@ -13,16 +13,13 @@ a log line every --log_every evaluations. Usage errors exit with status 2, failu
 from __future__ import annotations
 
 import logging as std_logging
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+from absl import app, flags, logging
 
-from absl import app, flags, logging  # noqa: E402
+from tf_nst.quiet import tensorflow_start_silenced
 
-from tf_nst.quiet import native_stderr_silenced  # noqa: E402
-
-with native_stderr_silenced():
+with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"

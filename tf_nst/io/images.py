@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tf_nst.errors import ImageError
-from tf_nst.features import MIN_SIDE
+from tf_nst.layers import MIN_SIDE
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 DEFAULT_MAX_PIXELS = 100_000_000

@@ -37,9 +37,9 @@ import tensorflow as tf
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.features import MIN_SIDE, build_feature_model
+from tf_nst.io.weights import load_conv_weights
 from tf_nst.losses import gram_matrix
 from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
-from tf_nst.io.weights import load_conv_weights
 
 SIGNATURES = ("serving_default", "gram", "encoded")
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")

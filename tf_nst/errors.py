@@ -13,6 +13,10 @@ class ImageError(TfNstError):
     """An image file cannot be read, decoded or written."""
 
 
+class OutputError(TfNstError):
+    """A record of a run (a trace, a summary) cannot be written."""
+
+
 class WeightsError(TfNstError):
     """VGG-19 weights are missing, corrupt or of the wrong shape."""
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import tempfile
 
 import tensorflow as tf
 
-from tf_nst.errors import ConfigError
+from tf_nst.errors import ConfigError, OutputError
+from tf_nst.io.atomic import cannot_write, write_file
 from tf_nst.io.images import save_image
 from tf_nst.transfer import Progress, ProgressCallback
 
@@ -104,9 +104,9 @@ class Trace:
         )
 
     def write(self, **summary) -> None:
+        """Save the record with ``summary`` added; OutputError if the file cannot be written."""
         self.record.update(summary)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".tf_nst-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.record, f, indent=1, default=str)
-        os.replace(tmp, self.path)
+        try:
+            write_file(self.path, json.dumps(self.record, indent=1, default=str).encode("utf-8"))
+        except OSError as err:
+            raise OutputError(cannot_write(self.path, err)) from None

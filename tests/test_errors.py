@@ -132,6 +132,36 @@ def test_bad_output_is_refused_before_any_work(image_files, tmp_path, output, st
     assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "existing.png").read_bytes() == b"keep me"
 
 
+BAD_TRACES = [
+    ("nowhere/trace.json", "does not exist"),
+    ("a_directory", "is a directory"),
+    ("existing.json", "--overwrite"),
+    ("content.png", "same file as input"),
+]
+
+
+@pytest.mark.parametrize("trace, fragment", BAD_TRACES, ids=[t for t, _ in BAD_TRACES])
+def test_bad_trace_is_refused_before_any_work(image_files, tmp_path, trace, fragment):
+    from tf_nst.cli.runner import RunOptions, UsageError, run
+
+    (tmp_path / "existing.json").write_bytes(b"keep me")
+    (tmp_path / "a_directory").mkdir()
+    before = sorted(os.listdir(tmp_path))
+    content, style = image_files
+    options = RunOptions(str(content), (str(style),), str(tmp_path / "out.png"), trace=str(tmp_path / trace))
+    with pytest.raises(UsageError, match=rf"^--trace={tmp_path / trace}: .*{fragment}"):
+        run(options, tf_nst.StyleTransferConfig(max_size=48, steps=1))
+    assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "existing.json").read_bytes() == b"keep me"
+
+
+def test_a_trace_that_cannot_be_written_is_a_tf_nst_error(tmp_path):
+    from tf_nst.cli.records import Trace
+
+    trace = Trace(str(tmp_path / "gone" / "trace.json"), {"config": {}})
+    with pytest.raises(tf_nst.TfNstError, match=r"trace.json: cannot write \(No such file or directory\)"):
+        trace.write(images_written=0)
+
+
 def test_overwrite_replaces_an_existing_output(image_files, tmp_path):
     output = tmp_path / "out.png"
     output.write_bytes(b"old")

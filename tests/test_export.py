@@ -1,6 +1,5 @@
 """The SavedModel export: signatures, numbers, a fresh-process load, saved_model_cli, the CLI and its errors."""
 
-import errno
 import io
 import json
 import os
@@ -19,15 +18,14 @@ import tensorflow as tf
 from conftest import REPO, gradient_image, one_line_error, run_cli
 from PIL import Image
 
-from tf_nst.serving import export
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
-from tf_nst.serving.export import decode_and_resize, export_feature_extractor, exported_layers
 from tf_nst.features import build_feature_model
 from tf_nst.io.images import load_image
-from tf_nst.losses import feature_mean, gram_matrix
-from tf_nst.serving.images import GIF_STEP_LIMIT
 from tf_nst.io.weights import load_conv_weights
+from tf_nst.losses import feature_mean, gram_matrix
+from tf_nst.serving.export import decode_and_resize, export_feature_extractor, exported_layers
+from tf_nst.serving.images import GIF_STEP_LIMIT
 
 DEFAULT = StyleTransferConfig()
 SMALL = StyleTransferConfig(content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"))
@@ -538,52 +536,32 @@ def test_a_failed_export_leaves_the_old_version_in_place(tmp_path, small_model, 
     assert (base / "1" / "marker").exists() and os.listdir(base) == ["1"]
 
 
-def test_overwrite_swaps_the_version_in_one_step_or_keeps_the_old_one(tmp_path, small_model, monkeypatch):
-    """After every file system change the export makes, the version is a complete SavedModel, old or new; where
-    no atomic exchange exists, overwrite fails and the old version stays."""
+def test_overwrite_renames_the_complete_export_into_place(tmp_path, small_model, monkeypatch):
+    """After every file system change the export makes, the version is a complete SavedModel, old or new, or
+    (between the two renames) missing: never a partial one; nothing is left behind."""
     base = tmp_path / "models"
     export_feature_extractor(base, SMALL, model=small_model)
     (base / "1" / "marker").write_text("old")
-
-    def unsupported(first, second):
-        raise OSError(errno.EINVAL, "Invalid argument")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(export, "exchange_paths", unsupported)
-        with pytest.raises(ExportError, match="cannot replace an existing version atomically.*new --export_version"):
-            export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
-    assert (base / "1" / "marker").exists() and os.listdir(base) == ["1"]
-
     seen = []
 
     def checked(function):
         def wrapper(*args, **kwargs):
             result = function(*args, **kwargs)
-            complete = (base / "1" / "saved_model.pb").is_file() and (base / "1" / "variables").is_dir()
-            seen.append((function.__name__, complete, (base / "1" / "marker").exists()))
+            version = base / "1"
+            if not version.exists():
+                seen.append((function.__name__, "missing"))
+            else:
+                complete = (version / "saved_model.pb").is_file() and (version / "variables").is_dir()
+                seen.append((function.__name__, ("old" if (version / "marker").exists() else "new") * complete))
             return result
 
         return wrapper
 
-    changes = [(os, "rename"), (os, "replace"), (os, "rmdir"), (shutil, "rmtree"), (export, "exchange_paths")]
-    for module, name in changes:
+    for module, name in [(os, "rename"), (os, "replace"), (shutil, "rmtree")]:
         monkeypatch.setattr(module, name, checked(getattr(module, name)))
     export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
-    assert ("exchange_paths", True, False) in seen, seen
-    assert all(complete for _, complete, _ in seen), seen
-    assert not (base / "1" / "marker").exists() and sorted(os.listdir(base)) == ["1"]
-
-
-def test_exchange_paths_swaps_two_directories(tmp_path):
-    (tmp_path / "a" / "old").mkdir(parents=True)
-    (tmp_path / "b" / "new").mkdir(parents=True)
-    try:
-        export.exchange_paths(str(tmp_path / "a"), str(tmp_path / "b"))
-    except OSError as err:
-        pytest.skip(f"no atomic exchange here: {err}")
-    assert os.listdir(tmp_path / "a") == ["new"] and os.listdir(tmp_path / "b") == ["old"]
-    with pytest.raises(FileNotFoundError):
-        export.exchange_paths(str(tmp_path / "a"), str(tmp_path / "missing"))
+    assert [state for _, state in seen] == ["missing", "new", "new"], seen  # aside, into place, old deleted
+    assert sorted(os.listdir(base)) == ["1"]
 
 
 @pytest.mark.parametrize(

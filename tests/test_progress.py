@@ -12,7 +12,7 @@ LOSSES = {"content": 0.25, "style": 1.5, "tv": 0.0125, "total": 1.7625}
 
 
 def report(step: int, steps: int, scale: int = 1, scales: int = 1, size=(32, 24)) -> Progress:
-    return Progress(step, steps, LOSSES, 4.0, step / 4.0, None, size, scale, scales)
+    return Progress(step, steps, LOSSES, 4.0, step / 4.0, None, size, scale, scales, step, steps)
 
 
 def test_position_names_only_what_there_is_more_than_one_of():
@@ -57,3 +57,24 @@ def test_modes_and_options_are_checked():
     for bad in ({"log_every": 0}, {"save_every": -1}, {"progress": "fancy"}):
         with pytest.raises(UsageError):
             RunOptions(**bad)
+
+
+def test_a_terminal_of_0_columns_gets_log_lines(caplog):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    from absl import logging
+
+    logging.set_verbosity(logging.INFO)
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 0, 0, 0))  # rows, columns: 0
+    with os.fdopen(terminal, "w") as stream, caplog.at_level("INFO"):
+        line = display("bar", 2, stream)
+        for step in range(1, 6):
+            line(report(step, 5))
+        line.close()
+    os.close(controller)
+    assert [r.getMessage().split("  ")[0] for r in caplog.records] == ["eval 2/5", "eval 4/5", "eval 5/5"]

@@ -48,8 +48,8 @@ def test_levels_too_narrow_for_the_network_are_left_out():
 class Recorder(StyleTransfer):
     """StyleTransfer that records each level's start image, result and steps."""
 
-    def run(self, content, style, callback=None, report_every=10, init_image=None, steps=None):
-        result = super().run(content, style, callback, report_every, init_image, steps)
+    def run(self, content, style, callback=None, report_every=10, init_image=None, steps=None, **counts):
+        result = super().run(content, style, callback, report_every, init_image, steps, **counts)
         self.calls.append((init_image, result, steps))
         return result
 
@@ -104,3 +104,15 @@ def test_a_level_whose_style_would_be_below_32_px_is_left_out():
     levels = plan_levels((640, 480), (800, 500), config)
     assert [level.size for level in levels] == [(96, 72)]
     assert [level.size for level in plan_levels((640, 480), (600, 600), config)] == [(48, 36), (96, 72)]
+
+
+def test_every_style_decides_which_levels_fit(random_model):
+    """At 96 px a 48 px level would shrink the wide style to 48x18: the level is left out for it, although the
+    square style, the larger by area, would fit."""
+    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=2)
+    square, wide = gradient_image(100, 100, 1), gradient_image(128, 48, 2)
+    assert [level.size for level in plan_levels((96, 64), [(100, 100), (128, 48)], config)] == [(96, 64)]
+    assert [level.size for level in tf_nst.plan((96, 64), [(100, 100), (128, 48)], config).levels] == [(96, 64)]
+    assert [level.size for level in plan_levels((96, 64), (100, 100), config)] == [(48, 32), (96, 64)]
+    stylizer = tf_nst.Stylizer([square, wide], config, transfer=StyleTransfer(config, model=random_model))
+    assert stylizer(gradient_image(96, 64, 3)).shape == (1, 64, 96, 3)

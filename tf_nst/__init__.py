@@ -13,11 +13,14 @@ and why, coarse-to-fine levels, estimated memory) before it starts. ``export_fea
 feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is the same loss as a Keras loss,
 for training an image-to-image network with ``model.fit``; ``LBFGS`` the optimizer as a Keras optimizer.
 
-The names below are imported on first use, so ``import tf_nst`` does not import TensorFlow yet: the ``tf-nst``
-command (``tf_nst.cli.main``) imports it with the runtime's start-up messages kept off the terminal.
+The names below are imported on first use, so ``import tf_nst`` and ``tf_nst.StyleTransferConfig`` do not
+import TensorFlow. The first name that needs it imports it with the runtime's start-up messages kept off the
+terminal, as the ``tf-nst`` command does; set ``TF_NST_TF_LOGS=1`` to see them (see ``tf_nst.quiet``).
 """
 
 import importlib
+
+from tf_nst.quiet import tensorflow_start_silenced
 
 _MODULES = {  # module: the public names it defines
     "api": ("Plan", "Stylizer", "plan", "stylize", "stylize_batch"),
@@ -52,11 +55,13 @@ __all__ = sorted(_HOME)
 def __getattr__(name: str):
     """A public name, imported from its module on first use; or a submodule (``tf_nst.errors``)."""
     if name in _HOME:
-        value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+        with tensorflow_start_silenced():
+            value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
         globals()[name] = value
         return value
     try:
-        return importlib.import_module(f"{__name__}.{name}")
+        with tensorflow_start_silenced():
+            return importlib.import_module(f"{__name__}.{name}")
     except ModuleNotFoundError as err:
         if err.name != f"{__name__}.{name}":
             raise

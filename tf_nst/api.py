@@ -19,8 +19,8 @@ import tensorflow as tf
 from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError
-from tf_nst.features import MIN_SIDE
 from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size, style_list
+from tf_nst.layers import MIN_SIDE
 from tf_nst.memory import MemoryBudget, check_fits, memory_budget, optimizer_images, peak_bytes
 from tf_nst.objective import StyleTargets
 from tf_nst.precision import PrecisionChoice, resolve_precision
@@ -39,8 +39,11 @@ class Plan:
     budget: MemoryBudget
 
 
-def plan(content_size: tuple[int, int], style_size: tuple[int, int], config: StyleTransferConfig) -> Plan:
-    """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size.
+def plan(
+    content_size: tuple[int, int], style_size: tuple[int, int] | Sequence[tuple[int, int]], config: StyleTransferConfig
+) -> Plan:
+    """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size;
+    or several paintings, a list of their sizes (each decides which levels fit; the largest, the memory).
 
     Resolves ``config.precision`` for this machine and estimates the peak memory of the largest level.
     Raises InsufficientMemoryError (a ConfigError) if that is over ``config.memory_limit_mb`` or, without it,
@@ -50,14 +53,17 @@ def plan(content_size: tuple[int, int], style_size: tuple[int, int], config: Sty
     budget = memory_budget(config.memory_limit_mb, on_gpu=bool(tf.config.list_physical_devices("GPU")))
     layers = config.content_layers + config.style_layers
 
+    styles = [style_size] if isinstance(style_size[0], int) else list(style_size)
+    largest_style = max(styles, key=lambda size: size[0] * size[1])
+
     def estimate(side: int, precision: str = precision.precision) -> int:
-        size, style = level_sizes(content_size, style_size, side, config.style_scale)
+        size, style = level_sizes(content_size, largest_style, side, config.style_scale)
         state = optimizer_images(config.optimizer, config.history_size)
         return peak_bytes(size, style, layers, precision, budget.device, state)
 
     in_bfloat16 = (lambda side: estimate(side, "bfloat16")) if precision.precision == "float32" else None
     needed = check_fits(estimate, config.max_size, budget, precision.precision, in_bfloat16)
-    return Plan(precision, tuple(plan_levels(content_size, style_size, config)), needed, budget)
+    return Plan(precision, tuple(plan_levels(content_size, styles, config)), needed, budget)
 
 
 def _style_name(style: ImageLike, index: int) -> str:
@@ -106,9 +112,10 @@ class Stylizer:
         self._prepared: dict[tuple, tuple[list[np.ndarray], StyleTargets]] = {}
 
     def plan(self, content: np.ndarray) -> Plan:
-        """The plan for ``content`` pixels ``[H, W, 3]`` (memory estimated with the largest style image)."""
-        largest_style = max(self.styles, key=lambda s: s.shape[0] * s.shape[1])
-        return dataclasses.replace(plan(_size(content), _size(largest_style), self.config), precision=self.precision)
+        """The plan for ``content`` pixels ``[H, W, 3]`` (levels that fit every style image; memory estimated
+        with the largest)."""
+        styles = [_size(style) for style in self.styles]
+        return dataclasses.replace(plan(_size(content), styles, self.config), precision=self.precision)
 
     def styles_for(self, content: np.ndarray) -> list[np.ndarray]:
         """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W)."""
@@ -142,7 +149,7 @@ class Stylizer:
 
         With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.pyramid``): each level starts from the
         previous level's result, upsampled with the content's finer detail added back, and ``callback`` gets
-        ``Progress`` with ``scale``/``scales`` set.
+        ``Progress`` with ``scale``/``scales`` set and ``evaluation`` counting across the levels.
         Raises InsufficientMemoryError before any work if the run would not fit in memory.
         """
         config = self.config
@@ -152,7 +159,9 @@ class Stylizer:
         if self.on_plan is not None:
             self.on_plan(run_plan)
         levels = run_plan.levels
+        total = sum(level.steps for level in levels)
         image = previous_content = None
+        done = 0
         for index, level in enumerate(levels, 1):
             level_content = fit(pixels, max(level.size), name)
             styles, targets = self._styles_and_targets(level_content)
@@ -163,11 +172,18 @@ class Stylizer:
             previous_content = level_content
 
             def report(progress, index=index):
-                callback(dataclasses.replace(progress, scale=index, scales=len(levels)))
+                callback(dataclasses.replace(progress, scale=index, scales=len(levels), evaluations=total))
 
             image = self.transfer.run(
-                level_content, targets, report if callback else None, report_every, start, level.steps
+                level_content,
+                targets,
+                report if callback else None,
+                report_every,
+                start,
+                level.steps,
+                evaluations_before=done,
             )
+            done += level.steps
         if config.preserve_colors == "luminance":
             image = tf.constant(transfer_luminance(image.numpy(), level_content))
         return image

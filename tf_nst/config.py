@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 
 from tf_nst.errors import ConfigError
-from tf_nst.features import MIN_SIDE, check_layer_names
+from tf_nst.layers import MIN_SIDE, check_layer_names
 from tf_nst.precision import PRECISIONS
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")

@@ -13,6 +13,10 @@ class ImageError(TfNstError):
     """An image file cannot be read, decoded or written."""
 
 
+class OutputError(TfNstError):
+    """A record of a run (a trace, a summary) cannot be written."""
+
+
 class WeightsError(TfNstError):
     """VGG-19 weights are missing, corrupt or of the wrong shape."""
 
@@ -20,7 +24,8 @@ class WeightsError(TfNstError):
 class RunStopped(TfNstError):
     """The optimisation stopped before its last step; ``image`` holds the latest good pixels.
 
-    ``step`` is the number of completed steps; ``image`` is float32 ``[1, H, W, 3]`` in [0, 1].
+    ``step`` is the number of completed evaluations of the image's run (all pyramid levels); ``image`` is
+    float32 ``[1, H, W, 3]`` in [0, 1].
     """
 
     def __init__(self, message: str, step: int, image):

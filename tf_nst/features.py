@@ -8,7 +8,6 @@ the ImageNet channel means), so callers never do. Outputs are the ReLU activatio
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import keras
@@ -16,17 +15,10 @@ import numpy as np
 
 from tf_nst.errors import ConfigError
 from tf_nst.io.weights import ConvWeights
+from tf_nst.layers import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS, check_layer_names
 
-# (block, number of convs, channels) of VGG-19's convolutional part.
-VGG19_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
-VGG19_LAYERS = tuple(
-    name
-    for block, convs, _ in VGG19_BLOCKS
-    for name in [f"block{block}_conv{i}" for i in range(1, convs + 1)] + [f"block{block}_pool"]
-)
-CONV_LAYERS = tuple(name for name in VGG19_LAYERS if "conv" in name)
+__all__ = ["CONV_LAYERS", "MIN_SIDE", "VGG19_BLOCKS", "VGG19_LAYERS", "build_feature_model", "check_layer_names"]
 IMAGENET_BGR_MEANS = (103.939, 116.779, 123.68)
-MIN_SIDE = 32
 
 
 class VGGPreprocess(keras.layers.Layer):
@@ -39,17 +31,6 @@ class VGGPreprocess(keras.layers.Layer):
     def call(self, images):
         bgr = keras.ops.flip(images, axis=-1) * 255.0  # a reverse, whose gradient is cheap (a strided slice's is not)
         return bgr - keras.ops.convert_to_tensor(np.array(IMAGENET_BGR_MEANS, np.float32))
-
-
-def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:
-    """Raise ConfigError naming any layer that is not a VGG-19 conv layer."""
-    for name in names:
-        if name not in CONV_LAYERS:
-            near = difflib.get_close_matches(name, CONV_LAYERS, n=1, cutoff=0.6)
-            hint = (
-                f"did you mean {near[0]}?" if near else f"VGG-19 conv layers are {CONV_LAYERS[0]} ... {CONV_LAYERS[-1]}"
-            )
-            raise ConfigError(f"--{flag}: unknown layer '{name}' ({hint})")
 
 
 def build_feature_model(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tf_nst.errors import InsufficientMemoryError
-from tf_nst.features import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS
+from tf_nst.layers import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS
 
 GB = 1 << 30
 MB = 1 << 20

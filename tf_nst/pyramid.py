@@ -22,13 +22,14 @@ loop over the levels is ``tf_nst.Stylizer``; this module plans them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from tf_nst.config import StyleTransferConfig
-from tf_nst.features import MIN_SIDE
 from tf_nst.io.images import resize, resized_size
+from tf_nst.layers import MIN_SIDE
 
 COARSEST = 256  # about the smallest useful longest side of the first level
 
@@ -49,25 +50,31 @@ def level_steps(steps: int, levels: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Level:
-    """One pyramid level: output ``size`` and ``style_size`` as (width, height), and its Adam ``steps``."""
+    """One pyramid level: output ``size`` and ``style_size`` as (width, height), and its ``steps`` (optimizer
+    steps, one VGG evaluation each)."""
 
     size: tuple[int, int]
     style_size: tuple[int, int]
     steps: int
 
 
-def plan_levels(content_size: tuple[int, int], style_size: tuple[int, int], config: StyleTransferConfig) -> list[Level]:
+def plan_levels(
+    content_size: tuple[int, int], style_size: tuple[int, int] | Sequence[tuple[int, int]], config: StyleTransferConfig
+) -> list[Level]:
     """The levels of a run on a ``content_size`` image with a ``style_size`` painting, both (width, height)
-    at their own resolution. Coarser levels whose content or style image would be narrower than 32 px are left
-    out (the last level is always kept: there a too-small style is the caller's error to report)."""
+    at their own resolution, or with several paintings (a list of sizes; a level's ``style_size`` is then the
+    largest one's). Coarser levels whose content or any style image would be narrower than 32 px are left out
+    (the last level is always kept: there a too-small style is the caller's error to report)."""
+    styles = [style_size] if isinstance(style_size[0], int) else list(style_size)
+    largest = max(styles, key=lambda size: size[0] * size[1])
 
     def fits(side: int) -> bool:
-        content, style = level_sizes(content_size, style_size, side, config.style_scale)
-        return min(*content, *style) >= MIN_SIDE
+        sizes = [size for style in styles for size in level_sizes(content_size, style, side, config.style_scale)]
+        return min(min(size) for size in sizes) >= MIN_SIDE
 
     sides = [side for side in pyramid_sizes(config.max_size, config.scales) if fits(side) or side == config.max_size]
     return [
-        Level(*level_sizes(content_size, style_size, side, config.style_scale), steps)
+        Level(*level_sizes(content_size, largest, side, config.style_scale), steps)
         for side, steps in zip(sides, level_steps(config.steps, len(sides)))
     ]
 

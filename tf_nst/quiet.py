@@ -1,5 +1,9 @@
 """Keeping library chatter off the terminal: what TensorFlow's C++ runtime prints, warnings libraries log on the
-root logger as they import, and TensorFlow's INFO lines. Imports neither TensorFlow nor Keras."""
+root logger as they import, and TensorFlow's INFO lines. Imports neither TensorFlow nor Keras.
+
+Set the environment variable ``TF_NST_TF_LOGS=1`` to see TensorFlow's start-up messages (oneDNN, CUDA driver
+and CPU feature notes, the ``cuInit`` line of a machine without a GPU) again, in the library and the commands.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import os
 import sys
 
 from absl import logging
+
+TF_LOGS = "TF_NST_TF_LOGS"  # "1": leave TensorFlow's start-up messages alone
 
 
 @contextlib.contextmanager
@@ -24,6 +30,21 @@ def native_stderr_silenced():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+@contextlib.contextmanager
+def tensorflow_start_silenced():
+    """Within the block, and at TensorFlow's device discovery at its end, the C++ runtime prints nothing, and
+    TensorFlow's C++ INFO and WARNING lines stay off later too (``TF_CPP_MIN_LOG_LEVEL=2`` unless already set).
+    Import TensorFlow, and the modules that import it, in this block. With ``TF_NST_TF_LOGS=1`` it does nothing."""
+    if os.environ.get(TF_LOGS) == "1":
+        yield
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr_silenced():
+        yield
+        if "tensorflow" in sys.modules:
+            sys.modules["tensorflow"].config.list_physical_devices()  # device discovery, and its cuInit line, now
 
 
 @contextlib.contextmanager

@@ -34,9 +34,14 @@ from tf_nst.objective import (
 
 @dataclass(frozen=True)
 class Progress:
-    """What the loop reports after ``step`` of ``steps``: float loss terms, speed, time so far, the current
-    pixels ``image`` (float32 ``[1, H, W, 3]`` in [0, 1]), the image's ``size`` (width, height), and in a
-    coarse-to-fine run which ``scale`` of ``scales`` (1-based) this is."""
+    """What the loop reports after evaluation ``evaluation`` of ``evaluations``: float loss terms, speed, time
+    so far, the current pixels ``image`` (float32 ``[1, H, W, 3]`` in [0, 1]), the image's ``size`` (width,
+    height), and in a coarse-to-fine run which ``scale`` of ``scales`` (1-based) this is.
+
+    ``evaluation`` counts every VGG evaluation of the image's run, all levels together (1 to ``evaluations``):
+    key records by it. ``step`` of ``steps`` counts within the current level and restarts at 1 on each level
+    (the same as ``evaluation`` without coarse to fine). Speed and time are the level's.
+    """
 
     step: int
     steps: int
@@ -47,6 +52,8 @@ class Progress:
     size: tuple[int, int] = (0, 0)
     scale: int = 1
     scales: int = 1
+    evaluation: int = 0
+    evaluations: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -190,17 +197,19 @@ class StyleTransfer:
         report_every: int = 10,
         init_image: tf.Tensor | np.ndarray | None = None,
         steps: int | None = None,
+        evaluations_before: int = 0,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
         ``content`` is float32 ``[1, H, W, 3]`` in [0, 1] (H, W >= 32) at the output size; ``style`` is one or
         several style images already resized as wanted, or ``StyleTargets`` from ``style_targets``. The
-        result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every`` steps and
-        after the last one. ``init_image`` (``content``'s shape) overrides ``config.init``, and ``steps``
-        ``config.steps``.
+        result has ``content``'s shape. ``init_image`` (``content``'s shape) overrides ``config.init``, and
+        ``steps`` ``config.steps``. ``evaluations_before``: evaluations already run for this image (earlier
+        pyramid levels); ``Progress.evaluation`` counts on from there. ``callback`` gets a ``Progress`` at each
+        ``evaluation`` that is a multiple of ``report_every`` and after the last step.
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
-        the latest good image.
+        the latest good image and count evaluations as ``Progress.evaluation`` does.
         """
         config = self.config
         content = tf.convert_to_tensor(content, tf.float32)
@@ -212,28 +221,40 @@ class StyleTransfer:
         session.reset(
             tf.convert_to_tensor(start_pixels, tf.float32), compute_targets(self.model, content, targets, config)
         )
-        start, done = time.perf_counter(), 0
+        start, done, before = time.perf_counter(), 0, evaluations_before
         try:
             for done in range(1, steps + 1):
                 terms = session.step()
                 last = done == steps
-                if done % report_every and not last:
+                if (before + done) % report_every and not last:
                     continue
                 first_bad = int(terms["first_bad_step"])
                 if first_bad:
                     raise NumericalError(
-                        f"the loss or image became NaN or infinite at evaluation {first_bad} (likely cause: too large "
-                        "a --learning_rate or loss weight)",
-                        first_bad - 1,
+                        f"the loss or image became NaN or infinite at evaluation {before + first_bad} (likely cause: "
+                        "too large a --learning_rate or loss weight)",
+                        before + first_bad - 1,
                         session.image.read_value(),
                     )
                 if callback is not None:
                     elapsed = time.perf_counter() - start
                     values = {k: float(v) for k, v in terms.items() if k != "first_bad_step"}
                     image = session.image.read_value()
-                    callback(Progress(done, steps, values, done / elapsed, elapsed, image, size))
+                    callback(
+                        Progress(
+                            done,
+                            steps,
+                            values,
+                            done / elapsed,
+                            elapsed,
+                            image,
+                            size,
+                            evaluation=before + done,
+                            evaluations=before + steps,
+                        )
+                    )
         except KeyboardInterrupt:
             raise Interrupted(
-                f"interrupted after evaluation {done}", max(done - 1, 0), session.image.read_value()
+                f"interrupted after evaluation {before + done}", before + max(done - 1, 0), session.image.read_value()
             ) from None
         return session.image.read_value()

@@ -21,11 +21,9 @@ import operator
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+from absl import app, flags, logging
 
-from absl import app, flags, logging  # noqa: E402
-
-from tf_nst.quiet import native_stderr_silenced, root_warnings_silenced  # noqa: E402
+from tf_nst.quiet import native_stderr_silenced, root_warnings_silenced, tensorflow_start_silenced
 
 
 def fail(message: str, status: int) -> None:
@@ -33,10 +31,9 @@ def fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
-with native_stderr_silenced():
-    import tensorflow as tf
+with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
+    import tensorflow  # noqa: F401  (imported here, where its start-up is silenced)
 
-    tf.config.list_physical_devices("GPU")  # device discovery, and its chatter, now
     from tf_nst.cli.flags import config_from_flags, define_config_flags
     from tf_nst.errors import ConfigError, TfNstError
 try:

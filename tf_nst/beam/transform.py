@@ -7,11 +7,9 @@ quantization, so a result has the CLI's pixels for the same image, styles, confi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 
 import apache_beam as beam
@@ -23,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from tf_nst.api import Stylizer
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ImageError, Interrupted, TfNstError
+from tf_nst.io.atomic import FileSystem, write_file
 from tf_nst.io.images import encode_image, load_image
 
 STYLIZED = "stylized"  # main output: (input path, output path)
@@ -50,18 +49,21 @@ def read_pixels(path: str, max_pixels: int) -> np.ndarray:
 
 
 def write_atomically(path: str, data: bytes, mime_type: str = "application/octet-stream") -> None:
-    """Write ``data`` to ``path`` on any Beam filesystem: a temporary name beside it, then a rename, so a
-    retried or killed worker leaves the old file or the complete new one, never a partial one."""
-    directory, name = FileSystems.split(path)
-    temporary = FileSystems.join(directory, f".tf_nst-{uuid.uuid4().hex}-{name}.tmp")
-    try:
+    """Write ``data`` to ``path`` on any Beam filesystem, atomically (``tf_nst.io.atomic``), so a retried or
+    killed worker leaves the old file or the complete new one, never a partial one."""
+
+    def create(temporary: str, data: bytes) -> None:
         with FileSystems.create(temporary, mime_type, CompressionTypes.UNCOMPRESSED) as f:
             f.write(data)
-        FileSystems.rename([temporary], [path])
-    except BaseException:
-        with contextlib.suppress(Exception):
-            FileSystems.delete([temporary])
-        raise
+
+    beam_files = FileSystem(
+        FileSystems.split,
+        FileSystems.join,
+        create,
+        lambda source, target: FileSystems.rename([source], [target]),
+        lambda temporary: FileSystems.delete([temporary]),
+    )
+    write_file(path, data, beam_files)
 
 
 def output_path(input_path: str, output_dir: str) -> str:

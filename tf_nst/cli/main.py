@@ -7,28 +7,25 @@
 
 Also `python -m tf_nst` and, in a checkout, `python cli.py`. On a terminal, progress is one live line; elsewhere,
 a log line every --log_every evaluations. Usage errors exit with status 2, failures with 1, interrupts with
-128 + the signal number; each with one line on stderr and no traceback.
+128 + the signal number; each with one line on stderr and no traceback. --help (or -h) lists the flags.
 """
 
 from __future__ import annotations
 
 import logging as std_logging
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+from absl import app, flags, logging
 
-from absl import app, flags, logging  # noqa: E402
+from tf_nst.quiet import tensorflow_start_silenced
 
-from tf_nst.quiet import native_stderr_silenced  # noqa: E402
-
-with native_stderr_silenced():
+with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.cli.flags import config_from_flags, define_config_flags
-    from tf_nst.errors import ConfigError, TfNstError
     from tf_nst.cli.runner import RunOptions, Stopped, UsageError, run
+    from tf_nst.errors import ConfigError, TfNstError
 
 FLAGS = flags.FLAGS
 define_config_flags()
@@ -117,8 +114,27 @@ def main(argv: list[str]) -> None:
         fail("interrupted before the first evaluation", 130)
 
 
+HELP = ("--help", "-help", "-h", "-?", "--helpshort")
+
+
+def help_text(full: bool = False) -> str:
+    """This module's docstring and the command's flags (with ``full``, also absl's own: logging and the like)."""
+    modules = [__name__, "tf_nst.cli.flags"]
+    listing = [line for m in modules for line in FLAGS.module_help(m).splitlines() if line.startswith(" ")]
+    text = f"{__doc__}\nflags:\n" + "\n".join(listing) + "\n"
+    if full:
+        others = [m for m in FLAGS.flags_by_module_dict() if m not in modules]
+        text += "".join(FLAGS.module_help(m) + "\n" for m in sorted(others))
+    return text
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag is a one-line usage error with status 2."""
+    """absl's parser, but ``--help``/``-h`` print the flags to stdout and exit 0, and a bad flag is a one-line
+    usage error with status 2."""
+    given = argv[1 : argv.index("--")] if "--" in argv else argv[1:]
+    if any(arg in HELP or arg == "--helpfull" for arg in given):
+        sys.stdout.write(help_text(full="--helpfull" in given))
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as err:
@@ -127,10 +143,6 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 def console_main() -> None:
     """The ``tf-nst`` command: log to stderr with the time, parse the flags, run."""
-    sys.modules["__main__"].__doc__ = __doc__  # absl's --help prints the main module's docstring
-    for module in (__name__, "tf_nst.cli.flags"):  # and lists the main module's key flags
-        for flag in FLAGS.get_flags_for_module(module):
-            FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     logging.set_verbosity(logging.INFO)
     logging.get_absl_handler().setFormatter(std_logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     app.run(main, flags_parser=parse_flags)

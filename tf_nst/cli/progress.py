@@ -12,6 +12,7 @@ next (``start_image``) and when it is done (``close``, before anything else is l
 
 from __future__ import annotations
 
+import os
 import sys
 
 from absl import logging
@@ -69,14 +70,15 @@ class Display:
 
 
 class LogLines(Display):
-    """An absl INFO line every ``every`` evaluations and at the last one of each level."""
+    """An absl INFO line every ``every`` evaluations (counted across the levels) and at the last one of each
+    level; the line counts within the level, as the live line does."""
 
     def __init__(self, every: int):
         super().__init__()
         self.every = every
 
     def __call__(self, progress: Progress) -> None:
-        if progress.step % self.every and progress.step != progress.steps:
+        if progress.evaluation % self.every and progress.step != progress.steps:
             return
         seconds = 1.0 / max(progress.steps_per_second, 1e-9)
         logging.info(
@@ -94,18 +96,35 @@ class LiveLine(Display):
     """One line on ``stream`` (a terminal), redrawn as evaluations complete; a new bar for each level.
 
     The rate and ETA are tqdm's smoothed ones, measured from the first report of a level on (so the first
-    evaluation, which traces and compiles the step, does not count).
+    evaluation, which traces and compiles the step, does not count). While the terminal reports a width of 0
+    columns (where no bar can be drawn), it writes ``LogLines`` every ``every`` evaluations instead.
     """
 
     FORMAT = "{desc}eval {n_fmt}/{total_fmt} |{bar:20}| {rate_inv_fmt} ETA {remaining}{postfix}"
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, every: int = 25):
         super().__init__()
         self.stream = stream if stream is not None else sys.stderr
         self.bar = None
         self.level = None
+        self.lines = LogLines(every)
+
+    def start_image(self, image: int, images: int) -> None:
+        super().start_image(image, images)
+        self.lines.start_image(image, images)
+
+    def can_draw(self) -> bool:
+        """Whether the terminal has room for a line: not when it reports 0 columns."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns > 0
+        except (AttributeError, OSError, ValueError):  # not a terminal (or no file): tqdm's own fallback width
+            return True
 
     def __call__(self, progress: Progress) -> None:
+        if not self.can_draw():
+            self.close()
+            self.lines(progress)
+            return
         level = (self.image, progress.scale, progress.steps)
         if self.bar is None or level != self.level:
             self.close()
@@ -131,10 +150,11 @@ class LiveLine(Display):
             self.bar = None
 
 
-def display(mode: str, log_every: int = 25) -> Display:
-    """The display for ``mode``: ``bar`` (a live line on stderr), ``log`` (every ``log_every``) or ``none``."""
+def display(mode: str, log_every: int = 25, stream=None) -> Display:
+    """The display for ``mode``: ``bar`` (a live line on ``stream``, stderr by default; log lines every
+    ``log_every`` while it cannot draw), ``log`` (every ``log_every``) or ``none``."""
     if mode == "bar":
-        return LiveLine()
+        return LiveLine(stream, log_every)
     if mode == "log":
         return LogLines(log_every)
     return Display()

@@ -20,14 +20,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tf_nst.api import Plan, Stylizer
 from tf_nst.cli import progress
-from tf_nst.api import Stylizer
+from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.config import StyleTransferConfig
-from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
+from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import ImageLike, image_format, save_image
 from tf_nst.quiet import info_logs_silenced
-from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.transfer import ProgressCallback
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -91,25 +91,32 @@ def batch_output(output_dir: str, content: str) -> str:
     return os.path.join(output_dir, stem + (extension if extension.lower() in (".jpg", ".jpeg", ".webp") else ".png"))
 
 
-def check_output(output: str, inputs: list[str], options: RunOptions) -> None:
-    """Refuse, before any work, an output that would overwrite an input or cannot be written."""
-    target = os.path.realpath(output)
+def check_writable(flag: str, path: str, inputs: list[str], overwrite: bool) -> None:
+    """Refuse, before any work, a file ``path`` (given by ``flag``) that is a directory or an input, is in a
+    missing or read-only directory, or exists (without ``overwrite``)."""
+    target = os.path.realpath(path)
     if os.path.isdir(target):
-        raise UsageError(f"--output={output}: is a directory")
-    try:
-        image_format(output)
-    except ImageError as err:
-        raise UsageError(f"--output={err}") from None
-    for path in inputs:
-        if os.path.realpath(path) == target:
-            raise UsageError(f"--output={output}: is the same file as input {path}")
+        raise UsageError(f"{flag}={path}: is a directory")
+    for given in inputs:
+        if os.path.realpath(given) == target:
+            raise UsageError(f"{flag}={path}: is the same file as input {given}")
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
-        raise UsageError(f"--output={output}: directory {os.path.dirname(output) or '.'} does not exist")
-    if os.path.exists(target) and not options.overwrite:
-        raise UsageError(f"--output={output}: exists (pass --overwrite to replace it)")
+        raise UsageError(f"{flag}={path}: directory {os.path.dirname(path) or '.'} does not exist")
+    if os.path.exists(target) and not overwrite:
+        raise UsageError(f"{flag}={path}: exists (pass --overwrite to replace it)")
     if not os.access(directory, os.W_OK):
-        raise UsageError(f"--output={output}: directory is not writable")
+        raise UsageError(f"{flag}={path}: directory is not writable")
+
+
+def check_output(output: str, inputs: list[str], options: RunOptions) -> None:
+    """Refuse, before any work, an output image that would overwrite an input or cannot be written."""
+    if not os.path.isdir(output):
+        try:
+            image_format(output)
+        except ImageError as err:
+            raise UsageError(f"--output={err}") from None
+    check_writable("--output", output, inputs, options.overwrite)
     stem, extension = os.path.splitext(output)
     earlier = glob.glob(f"{glob.escape(stem)}.[0-9][0-9][0-9][0-9]*{glob.escape(extension)}")
     if options.save_every > 0 and earlier and not options.overwrite:
@@ -117,21 +124,29 @@ def check_output(output: str, inputs: list[str], options: RunOptions) -> None:
 
 
 def jobs(options: RunOptions, init: str) -> tuple[list[tuple[ImageLike, str]], bool]:
-    """(content, output) pairs and whether they are a batch. A single output is checked here; a batch's outputs
-    are checked one by one as the batch goes (a bad one is skipped)."""
+    """(content, output) pairs and whether they are a batch. A single output and the trace are checked here; a
+    batch's outputs are checked one by one as the batch goes (a bad one is skipped)."""
     if options.content is None:
-        check_output(options.output, [init], options)
-        return [(np.asarray(demo_content()), options.output)], False
-    batch = content_paths(options.content)
-    if batch is None:
-        check_output(options.output, [options.content, *options.styles, init], options)
-        return [(options.content, options.output)], False
+        todo, inputs, batch = [(np.asarray(demo_content()), options.output)], [init], False
+    else:
+        paths = content_paths(options.content)
+        batch = paths is not None
+        todo = (
+            [(options.content, options.output)] if not batch else [(p, batch_output(options.output, p)) for p in paths]
+        )
+        inputs = [*(paths or [options.content]), *options.styles, init]
+    if options.trace:
+        outputs = [options.output] if not batch else [output for _, output in todo]
+        check_writable("--trace", options.trace, inputs + outputs, options.overwrite)
     if not batch:
+        check_output(options.output, inputs, options)
+        return todo, False
+    if not todo:
         raise UsageError(f"--content={options.content}: no image files found")
     if os.path.exists(options.output) and not os.path.isdir(options.output):
         raise UsageError(f"--output={options.output}: must be a directory for a batch of content images")
     os.makedirs(options.output, exist_ok=True)
-    return [(path, batch_output(options.output, path)) for path in batch], True
+    return todo, True
 
 
 class Recorders:
@@ -148,11 +163,17 @@ class Recorders:
             1 if per_evaluation else math.gcd(options.log_every, options.save_every or options.log_every)
         )
         self.last = None
+        self.evaluations = 0  # of the images before this one
 
     def for_image(self, name: str, output: str, index: int, count: int) -> ProgressCallback:
         """The combined callback for image ``index`` of ``count`` (1-based), written to ``output``."""
+        if self.last is not None:
+            self.evaluations += self.last.evaluations
+            self.last = None
         if self.trace:
             self.trace.start(name)
+        if self.tensorboard:
+            self.tensorboard.start_image(self.evaluations)
         self.display.start_image(index, count)
         snapshots = Snapshots(output, self.options.save_every) if self.options.save_every > 0 else None
         return chain(lambda p: setattr(self, "last", p), self.display, snapshots, self.tensorboard, self.trace)
@@ -201,16 +222,24 @@ def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> No
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     tf.keras.utils.set_random_seed(config.seed)
-    logging.info(
-        "%d image(s) at %d px, %d evaluations, weights=%s, seed=%d, on %s",
-        len(todo),
-        config.max_size,
-        config.steps,
-        config.weights,
-        config.seed,
-        device,
-    )
-    stylizer = Stylizer(styles, config, on_plan=lambda plan: progress.log_plan(plan, config.scales))
+    planned = []
+
+    def on_plan(plan: Plan) -> None:
+        if not planned:  # the first image's plan: the run's header
+            logging.info(
+                "%d image(s) at %d px, %d evaluations%s, weights=%s, seed=%d, on %s",
+                len(todo),
+                config.max_size,
+                sum(level.steps for level in plan.levels),
+                " each" if batch else "",
+                config.weights,
+                config.seed,
+                device,
+            )
+        planned.append(plan)
+        progress.log_plan(plan, config.scales)
+
+    stylizer = Stylizer(styles, config, on_plan=on_plan)
     recorders = Recorders(options, config, device)
     failures, done = [], 0
     with TermAsInterrupt() as signals:

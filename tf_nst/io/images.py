@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import warnings
 from collections.abc import Sequence
 
@@ -17,7 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tf_nst.errors import ImageError
-from tf_nst.features import MIN_SIDE
+from tf_nst.io.atomic import cannot_write, write_file
+from tf_nst.layers import MIN_SIDE
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -168,16 +168,11 @@ def image_format(path: str) -> str:
     return FORMATS[extension]
 
 
-def _encode(pixels: np.ndarray, f, fmt: str) -> None:
-    """Write uint8 ``[H, W, 3]`` ``pixels`` as a ``fmt`` file (PNG, JPEG or WEBP) to the binary file ``f``."""
-    Image.fromarray(pixels).save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
-
-
 def encode_image(image, fmt: str = "PNG") -> bytes:
     """The bytes ``save_image`` writes for ``image`` (float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1]) as a
     ``fmt`` file (PNG, JPEG or WEBP), quantized by ``to_uint8``."""
     buffer = io.BytesIO()
-    _encode(to_uint8(image), buffer, fmt)
+    Image.fromarray(to_uint8(image)).save(buffer, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     return buffer.getvalue()
 
 
@@ -185,24 +180,13 @@ def save_image(image, path: str) -> None:
     """Write ``image`` (float ``[1, H, W, 3]`` or ``[H, W, 3]`` in [0, 1]) to ``path`` atomically.
 
     The format follows the extension. A temporary file in the same directory is written, flushed and then
-    renamed over ``path``, so ``path`` is either the old file or the complete new one, never a partial one.
+    renamed over ``path`` (``tf_nst.io.atomic``), so ``path`` is either the old file or the complete new one.
     """
-    fmt = image_format(path)
-    pixels = to_uint8(image)
+    data = encode_image(image, image_format(path))
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ImageError(f"{path}: directory {directory} does not exist")
     try:
-        fd, tmp_path = tempfile.mkstemp(prefix=".tf_nst-", suffix=".tmp", dir=directory)
+        write_file(path, data)
     except OSError as err:
-        raise ImageError(f"{path}: cannot write ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _encode(pixels, f, fmt)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except OSError as err:
-        os.unlink(tmp_path)
-        raise ImageError(f"{path}: cannot write ({err.strerror or err})") from None
+        raise ImageError(cannot_write(path, err)) from None

@@ -25,13 +25,7 @@ TensorFlow ops and variables: loading it needs neither tf_nst nor keras.
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import os
-import platform
-import shutil
-import sys
-import tempfile
 from collections.abc import Sequence
 
 import keras
@@ -40,11 +34,11 @@ import tensorflow as tf
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.features import MIN_SIDE
+from tf_nst.io.atomic import staged_directory
 from tf_nst.losses import feature_mean, gram_matrix
-from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
 from tf_nst.objective import check_outputs, feature_model
+from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
 
-SIGNATURES = ("serving_default", "gram", "mean", "encoded")
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 MAX_SIZE_SPEC = tf.TensorSpec([], tf.int32, name="max_size")
@@ -187,62 +181,6 @@ def check_export_target(export_dir: str, version: int, overwrite: bool) -> str:
     return target
 
 
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        os.unlink(path)
-
-
-def exchange_paths(first: str, second: str) -> None:
-    """Swap two existing paths (directories included) in one atomic step: Linux ``renameat2(RENAME_EXCHANGE)``,
-    macOS ``renamex_np(RENAME_SWAP)``. Raises OSError where neither the system nor the file system can."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    paths = os.fsencode(first), os.fsencode(second)
-    if sys.platform.startswith("linux"):
-        at_fdcwd, rename_exchange = -100, 2
-        renameat2 = getattr(libc, "renameat2", None)  # glibc 2.28+; otherwise the raw system call
-        syscall_numbers = {"x86_64": 316, "aarch64": 276, "riscv64": 276}
-        if renameat2 is not None:
-            status = renameat2(at_fdcwd, paths[0], at_fdcwd, paths[1], ctypes.c_uint(rename_exchange))
-        elif platform.machine() in syscall_numbers:
-            number = syscall_numbers[platform.machine()]
-            fd, flags = ctypes.c_long(at_fdcwd), ctypes.c_long(rename_exchange)
-            status = libc.syscall(ctypes.c_long(number), fd, paths[0], fd, paths[1], flags)
-        else:
-            raise OSError(errno.ENOSYS, "renameat2 is not available", first)
-    elif sys.platform == "darwin":
-        status = libc.renamex_np(paths[0], paths[1], ctypes.c_uint(0x2))  # RENAME_SWAP
-    else:
-        raise OSError(errno.ENOSYS, f"no atomic exchange of paths on {sys.platform}", first)
-    if status != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), first, None, second)
-
-
-def _move_into_place(staged: str, target: str, overwrite: bool) -> None:
-    """Make the finished export ``staged`` the version ``target``, in one atomic rename or exchange.
-
-    A new version is renamed into place. An existing one (with ``overwrite``) is exchanged with ``staged`` in a
-    single step, so ``target`` is at every moment the complete old or the complete new export; the old one is
-    left at ``staged`` for the caller to delete. Where no atomic exchange exists, ExportError, old kept.
-    """
-    if not os.path.lexists(target):
-        os.rename(staged, target)  # fails, rather than merging, if another writer filled target meanwhile
-        return
-    if not overwrite:
-        raise ConfigError(f"{target}: version already exists; pass --overwrite to replace it")
-    try:
-        exchange_paths(staged, target)
-    except OSError as err:
-        if err.errno not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise
-        raise ExportError(
-            f"{target}: cannot replace an existing version atomically here ({err.strerror}); it is kept; "
-            "export to a new --export_version instead"
-        ) from None
-
-
 def export_feature_extractor(
     export_dir: str | os.PathLike,
     config: StyleTransferConfig | None = None,
@@ -264,12 +202,12 @@ def export_feature_extractor(
     whose header declares more than ``max_pixels`` pixels (1024 to 2**31 - 1), checked before decoding, and
     an ``encoded`` ``max_size``, or an ``images`` height or width, above ``max_size`` (32 to 4096).
 
-    The export is written into a temporary sibling directory and then renamed into place, so ``<version>``
-    is never a partial export. An existing version is kept (ConfigError) unless ``overwrite``; then the new
-    export, once complete, is exchanged with it in one atomic step (Linux ``renameat2``, macOS
-    ``renamex_np``), so a server never sees a missing or half-written version; where the system or file
-    system cannot exchange atomically, ExportError and the old version stays. Raises ConfigError for a bad
-    place, version or limit (before any work), WeightsError for bad weights, ExportError when writing fails.
+    The export is written into a temporary sibling directory and then renamed into place
+    (``tf_nst.io.atomic.staged_directory``), so ``<version>`` is never a partial export. An existing version
+    is kept (ConfigError) unless ``overwrite``; then, once the new export is complete, the old one is renamed
+    aside and the new one into its place (TensorFlow Serving serves the highest version: export a new one to
+    roll out without a gap). Raises ConfigError for a bad place, version or limit (before any work),
+    WeightsError for bad weights, ExportError when writing fails (the old version then stays).
     """
     export_dir = os.fspath(export_dir)
     config = config or StyleTransferConfig()
@@ -285,21 +223,11 @@ def export_feature_extractor(
         "mean": module.mean.get_concrete_function(),
         "encoded": module.encoded.get_concrete_function(),
     }
-    parent = os.path.dirname(os.path.abspath(target))
     try:
-        os.makedirs(parent, exist_ok=True)
-        staged = tempfile.mkdtemp(prefix=f".{version}.staging-", dir=parent)
-    except OSError as err:
-        raise ExportError(f"{export_dir}: cannot create directory ({err.strerror or err})") from None
-    try:
-        os.chmod(staged, 0o755)
-        tf.saved_model.save(module, staged, signatures=signatures)
-        _move_into_place(staged, target, overwrite)
-    except (ConfigError, ExportError):
-        raise
+        os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+        with staged_directory(target, replace=overwrite) as staged:
+            tf.saved_model.save(module, staged, signatures=signatures)
     except Exception as err:  # OSError, or TensorFlow's own error types
         message = str(err).splitlines()[0] if str(err) else ""
         raise ExportError(f"{target}: cannot write SavedModel ({type(err).__name__}: {message})") from err
-    finally:
-        _remove(staged)  # after an exchange, the old version
     return target

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tf_nst.features import MIN_SIDE
+from tf_nst.layers import MIN_SIDE
 
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_SIZE = 2048

@@ -1,0 +1,30 @@
+"""VGG-19's layer table and the smallest image side it takes: what configuration and planning need to know of
+the network without building it (no TensorFlow here; ``tf_nst.features`` builds the model)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from tf_nst.errors import ConfigError
+
+# (block, number of convs, channels) of VGG-19's convolutional part.
+VGG19_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
+VGG19_LAYERS = tuple(
+    name
+    for block, convs, _ in VGG19_BLOCKS
+    for name in [f"block{block}_conv{i}" for i in range(1, convs + 1)] + [f"block{block}_pool"]
+)
+CONV_LAYERS = tuple(name for name in VGG19_LAYERS if "conv" in name)
+MIN_SIDE = 32  # smallest image side, in pixels: five 2x2 poolings leave at least one feature row
+
+
+def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:
+    """Raise ConfigError naming any layer that is not a VGG-19 conv layer."""
+    for name in names:
+        if name not in CONV_LAYERS:
+            near = difflib.get_close_matches(name, CONV_LAYERS, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean {near[0]}?" if near else f"VGG-19 conv layers are {CONV_LAYERS[0]} ... {CONV_LAYERS[-1]}"
+            )
+            raise ConfigError(f"--{flag}: unknown layer '{name}' ({hint})")

@@ -181,8 +181,8 @@ def tf_nst_loop(content, style, config, steps: int):
 def float32_loss(result, content, style, config) -> float:
     """The total loss of ``result`` in tf_nst's float32 objective."""
     from tf_nst.features import build_feature_model
-    from tf_nst.objective import compute_targets, loss_terms
     from tf_nst.io.weights import load_conv_weights
+    from tf_nst.objective import compute_targets, loss_terms
 
     layers = config.content_layers + config.style_layers
     model = build_feature_model(layers, load_conv_weights(config.weights), config.pooling, "float32")

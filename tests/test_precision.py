@@ -9,8 +9,8 @@ from conftest import gradient_image
 import tf_nst
 from tf_nst.features import CONV_LAYERS, build_feature_model
 from tf_nst.lbfgs import LBFGS
-from tf_nst.precision import choose_precision, cpu_flags
 from tf_nst.objective import compute_targets, loss_terms
+from tf_nst.precision import choose_precision, cpu_flags
 from tf_nst.transfer import StyleTransfer, make_optimizer, make_step
 
 TINY = tf_nst.StyleTransferConfig(max_size=48, steps=3)
@@ -83,7 +83,8 @@ def test_targets_losses_image_and_adam_state_stay_float32(twin_models):
     _, half = twin_models
     content, style = pair()
     targets = compute_targets(half, content, style, TINY)
-    assert all(t.dtype == tf.float32 for t in list(targets.content.values()) + list([s for v in targets.statistics.values() for s in v]))
+    statistics = [s for values in targets.statistics.values() for s in values]
+    assert all(t.dtype == tf.float32 for t in list(targets.content.values()) + statistics)
     image = tf.Variable(content)
     optimizer = keras.optimizers.Adam(TINY.learning_rate)
     optimizer.build([image])

@@ -1,4 +1,4 @@
-"""Every style loss (``--style_loss``) through the public entry points: runs, blends, bfloat16, the Keras loss, the CLI."""
+"""Every style loss (--style_loss) through the public entry points: runs, blends, bfloat16, Keras loss, CLI."""
 
 import json
 

@@ -78,7 +78,9 @@ class StyleTransferConfig:
         require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
         require(self.optimizer in OPTIMIZERS, "optimizer", f"'{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
         require(
-            self.style_loss in STYLE_LOSSES, "style_loss", f"'{self.style_loss}' is not one of {', '.join(STYLE_LOSSES)}"
+            self.style_loss in STYLE_LOSSES,
+            "style_loss",
+            f"'{self.style_loss}' is not one of {', '.join(STYLE_LOSSES)}",
         )
         require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
         for name in ("content_weight", "style_weight", "tv_weight"):

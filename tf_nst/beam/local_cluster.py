@@ -92,11 +92,11 @@ class LocalDaskCluster:
     def worker_pids(self) -> list[int]:
         """The processes that run the tasks: the nannies' children (a nanny restarts its worker if it dies)."""
         nannies = set(self.groups[1:])
-        return [pid for pid, ppid, _ in _processes() if ppid in nannies]
+        return [pid for pid, ppid, _, command in _processes() if ppid in nannies and "spawn_main" in command]
 
     def alive(self) -> list[int]:
         """Every live process of the cluster's groups (none after ``stop``)."""
-        return [pid for pid, _, group in _processes() if group in self.groups]
+        return [pid for pid, _, group, _ in _processes() if group in self.groups]
 
     def stop(self) -> None:
         """End every process of the cluster, workers first: SIGTERM to each group, SIGKILL after 10 s."""
@@ -119,11 +119,11 @@ class LocalDaskCluster:
         self.stop()
 
 
-def _processes() -> list[tuple[int, int, int]]:
-    """(pid, parent pid, process group) of every live process of this machine (zombies left out)."""
-    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,pgid=,stat="], capture_output=True, text=True).stdout
-    rows = [line.split() for line in out.splitlines()]
-    return [(int(pid), int(ppid), int(group)) for pid, ppid, group, stat in rows if not stat.startswith("Z")]
+def _processes() -> list[tuple[int, int, int, str]]:
+    """(pid, parent pid, process group, command line) of every live process of this machine (not zombies)."""
+    out = subprocess.run(["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,stat=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 4) for line in out.splitlines()]
+    return [(int(r[0]), int(r[1]), int(r[2]), r[4] if len(r) > 4 else "") for r in rows if not r[3].startswith("Z")]
 
 
 def _signal_group(pgid: int, sig: int) -> bool:

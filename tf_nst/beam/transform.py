@@ -222,30 +222,18 @@ class StylizeImages(beam.PTransform):
         )
 
 
-def _write_failures(keyed: tuple[int, Iterable[tuple[str, str] | None]], path: str) -> None:
-    lines = [failure_record(*failure) + "\n" for failure in sorted(f for f in keyed[1] if f is not None)]
+def _write_failures(failures: list[tuple[str, str]], path: str) -> None:
+    lines = [failure_record(input_path, error) + "\n" for input_path, error in sorted(failures)]
     write_atomically(path, "".join(lines).encode("utf-8"), "application/x-ndjson")
 
 
 class WriteFailures(beam.PTransform):
     """Write ``(input path, error)`` pairs to one JSON-lines file at ``path``, sorted by input, atomically;
-    an empty file when there are none.
-
-    The failures meet one ``None`` under one key (a GroupByKey, not a combiner with a default: that needs a side
-    input, which the DaskRunner computes again inside the task that reads it), so the file is written even when
-    there are none.
-    """
+    an empty file when there are none."""
 
     def __init__(self, path: str):
         super().__init__()
         self.path = path
 
     def expand(self, failures):
-        empty = failures.pipeline | "Empty" >> beam.Create([None])
-        return (
-            (empty, failures)
-            | "Together" >> beam.Flatten()
-            | "Key" >> beam.Map(lambda failure: (0, failure))
-            | "Collect" >> beam.GroupByKey()
-            | "Write" >> beam.Map(_write_failures, self.path)
-        )
+        return failures | "Collect" >> beam.combiners.ToList() | "Write" >> beam.Map(_write_failures, self.path)

@@ -10,8 +10,9 @@ and is used again for a second ("warm") run, as a long-lived cluster would be. P
 median of the pipeline's own ``wrote ... in Ns`` lines (read, decode, stylize, encode, write; the first image of
 each process also traces the step). Modes are interleaved within each repeat, so that a change of load on the
 machine shows in all of them; the table gives medians over repeats. Photos: ``../shared/images`` beside the
-checkout when present, else the built-in demo image (cropped differently per input), each resized to 256x192
-so that every process traces its step once. Prints a table and writes it as JSON to bench/results/.
+checkout (or ``$TF_NST_SHARED/images``) when present, else the built-in demo image (cropped differently per
+input), each resized to 256x192 so that every process traces its step once. Prints a table and writes it as
+JSON to bench/results/.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED_IMAGES = REPO.parent / "shared" / "images"
+SHARED_IMAGES = pathlib.Path(os.environ.get("TF_NST_SHARED", REPO.parent / "shared")) / "images"
 RESULTS = REPO / "bench" / "results"
 PHOTOS = ("tubingen.jpg", "taj_mahal.jpg", "hoovertowernight.jpg", "reichstag.png", "country_house.png", "face.jpg")
 MODES = {  # name: (runner flags, Dask workers, TensorFlow threads per Dask worker)
@@ -123,7 +124,9 @@ def main() -> None:
         common += [f"--steps={args.steps}", "--seed=0"]
         load_before = os.getloadavg()
         started = time.perf_counter()
-        rows = [row for r in range(args.repeats) for mode in modes for row in measure(mode, common, root, r, args.timeout)]
+        rows = [
+            row for r in range(args.repeats) for mode in modes for row in measure(mode, common, root, r, args.timeout)
+        ]
         elapsed = time.perf_counter() - started
     summary = []
     for mode in modes:

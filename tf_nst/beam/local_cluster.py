@@ -72,7 +72,14 @@ class LocalDaskCluster:
         scheduler_file = self.log_dir / "scheduler.json"
         scheduler_file.unlink(missing_ok=True)
         scheduler_log = self.log_dir / "scheduler.log"
-        scheduler = ["distributed.cli.dask_scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(scheduler_file)]
+        scheduler = [
+            "distributed.cli.dask_scheduler",
+            *LOOPBACK,
+            "--port",
+            "0",
+            "--scheduler-file",
+            str(scheduler_file),
+        ]
         self._start([*scheduler, "--idle-timeout", "3600"], scheduler_log)  # ends itself if left behind
         try:
             self._wait(scheduler_file.exists, "no scheduler file")
@@ -121,7 +128,9 @@ class LocalDaskCluster:
 
 def _processes() -> list[tuple[int, int, int, str]]:
     """(pid, parent pid, process group, command line) of every live process of this machine (not zombies)."""
-    out = subprocess.run(["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,stat=,args="], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-ww", "-e", "-o", "pid=,ppid=,pgid=,stat=,args="], capture_output=True, text=True
+    ).stdout
     rows = [line.split(None, 4) for line in out.splitlines()]
     return [(int(r[0]), int(r[1]), int(r[2]), r[4] if len(r) > 4 else "") for r in rows if not r[3].startswith("Z")]
 

@@ -135,6 +135,11 @@ def match_input(pattern: str, limit: int | None = None) -> list[str]:
     return sorted(metadata.path for metadata in matched)
 
 
+def absolute(path: str) -> str:
+    """``path`` made absolute when it is a local one (no ``scheme://``)."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def prepare_output_dir(output_dir: str, reuse: bool) -> None:
     """Create ``output_dir``, or refuse (unless ``reuse``) one that holds an earlier run's results. Temporary
     files that a killed worker left there are deleted."""
@@ -189,6 +194,8 @@ def run(args: list[str]) -> None:
         read_pixels(style, config.max_input_pixels)  # a bad style would fail every worker: refuse it here
     output_dir = FLAGS.output_dir
     prepare_output_dir(output_dir, FLAGS.overwrite or FLAGS.skip_existing)
+    if dask:  # a Dask worker's working directory is its own, not this one's
+        inputs, styles, output_dir = [absolute(p) for p in inputs], [absolute(p) for p in styles], absolute(output_dir)
     failures_path = FileSystems.join(output_dir, FAILURES_FILE)
 
     if dask:  # a Dask bag is split only where it is created: one element from MatchFiles would be one task

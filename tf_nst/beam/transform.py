@@ -222,18 +222,30 @@ class StylizeImages(beam.PTransform):
         )
 
 
-def _write_failures(failures: list[tuple[str, str]], path: str) -> None:
-    lines = [failure_record(input_path, error) + "\n" for input_path, error in sorted(failures)]
+def _write_failures(keyed: tuple[int, Iterable[tuple[str, str] | None]], path: str) -> None:
+    lines = [failure_record(*failure) + "\n" for failure in sorted(f for f in keyed[1] if f is not None)]
     write_atomically(path, "".join(lines).encode("utf-8"), "application/x-ndjson")
 
 
 class WriteFailures(beam.PTransform):
     """Write ``(input path, error)`` pairs to one JSON-lines file at ``path``, sorted by input, atomically;
-    an empty file when there are none."""
+    an empty file when there are none.
+
+    The failures meet one ``None`` under one key in a GroupByKey, so that there is one group even without any.
+    (A combiner's default would need a side input, which the DaskRunner computes from inside a task, as a graph
+    of its own submitted from that worker, rather than as part of the pipeline's graph.)
+    """
 
     def __init__(self, path: str):
         super().__init__()
         self.path = path
 
     def expand(self, failures):
-        return failures | "Collect" >> beam.combiners.ToList() | "Write" >> beam.Map(_write_failures, self.path)
+        none = failures.pipeline | "None" >> beam.Create([None])
+        return (
+            (none, failures)
+            | "Together" >> beam.Flatten()
+            | "Key" >> beam.Map(lambda failure: (0, failure))
+            | "Collect" >> beam.GroupByKey()
+            | "Write" >> beam.Map(_write_failures, self.path)
+        )

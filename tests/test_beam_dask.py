@@ -34,7 +34,7 @@ def cluster(tmp_path_factory):
 def run_on_dask(address: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "tf_nst.beam", *args, "--runner=DaskRunner", f"--dask_client_address={address}"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=REPO, env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
 
 
 def pixels(path) -> np.ndarray:

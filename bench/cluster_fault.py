@@ -7,8 +7,9 @@ Starts a scheduler and two workers on 127.0.0.1, runs the pipeline over the phot
 SIGKILLs one worker process as soon as the first image is written (``--kill=worker``: the process that runs
 tasks, which its nanny then restarts; ``--kill=nanny``: its whole process group). Then reports the command's exit
 status and last line, which images arrived, whether anything half-written is left, how many times each image
-was written (work redone after the kill), and whether a rerun with ``--skip_existing`` redoes nothing. Photos
-as in ``bench/cluster.py``.
+was written (work redone after the kill), the largest pixel difference between each image written twice and
+the CLI's for the same photo, and whether a rerun with ``--skip_existing`` redoes nothing. Photos as in
+``bench/cluster.py``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def main() -> None:
             print(f"half-written (.tmp) files: {[f for f in files if f.endswith('.tmp')]}")
             writes = collections.Counter(pathlib.Path(path).name for path, _, _ in WROTE.findall(logs))
             print(f"writes per image (1 = not redone): {dict(sorted(writes.items()))}")
+            for name in sorted(name for name, count in writes.items() if count > 1):
+                difference = cli_difference(root, name, flags)
+                print(f"{name}, written twice: largest difference from the CLI's pixels {difference}")
             failures = (out / "failures.jsonl").read_text() if (out / "failures.jsonl").exists() else None
             print(f"failures.jsonl: {failures!r}")
             mtimes = {f: (out / f).stat().st_mtime_ns for f in files if f.endswith(".png")}
@@ -92,6 +96,19 @@ def main() -> None:
             last = [line for line in again.stderr.splitlines() if line.strip()][-1:]
             print(f"rerun with --skip_existing: exit {again.returncode}, images untouched: {kept}")
             print(f"  its last line: {last[0] if last else ''}")
+
+
+def cli_difference(root: pathlib.Path, name: str, flags: list[str]) -> int:
+    """The largest per-channel difference between ``root/painted/name`` and the CLI's output for its photo."""
+    import numpy as np
+    from PIL import Image
+
+    settings = [f for f in flags if f.split("=")[0] in ("--style", "--max_size", "--steps", "--seed")]
+    cli = root / f"cli-{name}"
+    command = [sys.executable, str(REPO / "cli.py"), f"--content={root / 'photos' / name}", f"--output={cli}"]
+    subprocess.run([*command, *settings], check=True, capture_output=True)
+    images = [np.asarray(Image.open(path).convert("RGB"), np.int16) for path in (root / "painted" / name, cli)]
+    return int(np.abs(images[0] - images[1]).max())
 
 
 def _children(pgid: int) -> str:

@@ -96,14 +96,12 @@ def measure(mode: str, common: list[str], root: pathlib.Path, repeat: int, timeo
         return [{"mode": mode, "run": "", "seconds": seconds, "per_image": per_image(stderr)}]
     rows = []
     with LocalDaskCluster(workers, out / "cluster", tf_threads=threads, env={"PYTHONPATH": str(REPO)}) as cluster:
-        seen = 0
         for run_name in ("cold", "warm"):
             address = f"--dask_client_address={cluster.address}"
+            before = [log.stat().st_size for log in cluster.worker_logs]  # this run's lines follow
             seconds, _ = run([*common, f"--output_dir={out / run_name}", *flags, address], timeout)
-            logs = "".join(log.read_text() for log in cluster.worker_logs)
-            times = per_image(logs)[seen:]
-            seen += len(times)
-            rows.append({"mode": mode, "run": run_name, "seconds": seconds, "per_image": times})
+            logs = "".join(log.read_bytes()[size:].decode() for log, size in zip(cluster.worker_logs, before))
+            rows.append({"mode": mode, "run": run_name, "seconds": seconds, "per_image": per_image(logs)})
     return rows
 
 

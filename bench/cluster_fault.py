@@ -8,8 +8,8 @@ SIGKILLs one worker process as soon as the first image is written (``--kill=work
 tasks, which its nanny then restarts; ``--kill=nanny``: its whole process group). Then reports the command's exit
 status and last line, which images arrived, whether anything half-written is left, how many times each image
 was written (work redone after the kill), the largest pixel difference between each image written twice and
-the CLI's for the same photo, and whether a rerun with ``--skip_existing`` redoes nothing. Photos as in
-``bench/cluster.py``.
+the CLI's for the same photo (run with the workers' one TensorFlow thread), and whether a rerun with
+``--skip_existing`` redoes nothing. Photos as in ``bench/cluster.py``.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def cli_difference(root: pathlib.Path, name: str, flags: list[str]) -> int:
     settings = [f for f in flags if f.split("=")[0] in ("--style", "--max_size", "--steps", "--seed")]
     cli = root / f"cli-{name}"
     command = [sys.executable, str(REPO / "cli.py"), f"--content={root / 'photos' / name}", f"--output={cli}"]
-    subprocess.run([*command, *settings], check=True, capture_output=True)
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1")  # as the workers: the thread count changes the rounding
+    subprocess.run([*command, *settings], check=True, capture_output=True, env=env)
     images = [np.asarray(Image.open(path).convert("RGB"), np.int16) for path in (root / "painted" / name, cli)]
     return int(np.abs(images[0] - images[1]).max())
 

@@ -93,6 +93,7 @@ def test_all_good_inputs_exit_0_and_an_earlier_run_is_not_overwritten(photos, tm
         (["--stpes=3"], ["unknown flag --stpes=3"]),
         (["--input=/nonexistent/*.jpg"], ["--input=/nonexistent/*.jpg", "no files match"]),
         (["--steps=0"], ["--steps", "must be positive"]),
+        (["--overwrite", "--skip_existing"], ["--overwrite or --skip_existing"]),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(photos, tmp_path, extra, fragments):

@@ -2,11 +2,13 @@
 
     python -m tf_nst.beam --input='photos/*.jpg' --style=starry.jpg --output_dir=painted --steps=300
     python -m tf_nst.beam ... --direct_num_workers=2 --direct_running_mode=multi_processing
+    python -m tf_nst.beam ... --runner=DaskRunner --dask_client_address=tcp://SCHEDULER:8786
     python -m tf_nst.beam --input='gs://b/photos/*' --style=gs://b/starry.jpg --output_dir=gs://b/painted \\
         --runner=DataflowRunner --project=P --region=R --temp_location=gs://b/tmp --extra_package=tf_nst-....whl
 
 It takes the CLI's stylization flags (``tf_nst.cli.flags``) and its own ``--input``, ``--style``,
-``--output_dir`` and ``--overwrite``; every other flag is a Beam pipeline option (the DirectRunner by default).
+``--output_dir``, ``--overwrite`` and ``--skip_existing``; every other flag is a Beam pipeline option (the
+DirectRunner by default).
 It writes ``output_dir/<input file stem>.png`` per input and ``output_dir/failures.jsonl``, one
 ``{"input": ..., "error": ...}`` line per input that failed. Exit status: 0 when every input was written, 1 when
 any failed or the pipeline did, 2 for a usage error; each error is one line on stderr with no traceback.
@@ -15,6 +17,7 @@ This is the only module of the package that reads flags.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging as std_logging
 import operator
@@ -56,6 +59,7 @@ from tf_nst.beam.transform import (  # noqa: E402
     read_bytes,
     read_pixels,
 )
+from tf_nst.io.atomic import TEMPORARY_PREFIX  # noqa: E402
 
 FLAGS = flags.FLAGS
 define_config_flags()
@@ -63,6 +67,13 @@ flags.DEFINE_string("input", None, "Glob of content photos on any Beam filesyste
 flags.DEFINE_string("style", None, "Style painting(s), comma-separated, on any Beam filesystem.")
 flags.DEFINE_string("output_dir", None, "Directory for <input file stem>.png per input and failures.jsonl.")
 flags.DEFINE_boolean("overwrite", False, "Replace the results of an earlier run in --output_dir; otherwise refused.")
+flags.DEFINE_boolean(
+    "skip_existing",
+    False,
+    "Keep the images an earlier run wrote in --output_dir and stylize only the inputs without one (resume a run).",
+)
+
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"  # Beam knows it by this name only
 
 
 class UsageError(Exception):
@@ -75,6 +86,10 @@ def build_pipeline(args: list[str]) -> beam.Pipeline:
     options = PipelineOptions(args)
     standard = options.view_as(StandardOptions)
     standard.runner = standard.runner or "DirectRunner"
+    if is_dask(standard.runner):
+        standard.runner = DASK_RUNNER
+        if not importlib.util.find_spec("distributed"):
+            raise UsageError("the DaskRunner needs Dask: pip install 'tf_nst[dask]'")
     try:
         pipeline = beam.Pipeline(options=options)  # imports the runner, whose own options then count as known
     except (ValueError, ImportError) as err:
@@ -91,34 +106,58 @@ def build_pipeline(args: list[str]) -> beam.Pipeline:
         raise UsageError(f"unknown flag {unknown[0]} (neither a tf_nst flag nor a Beam pipeline option)")
     if unknown:
         raise UsageError(f"unexpected argument {unknown[0]} (flags take the form --name=value)")
+    if is_dask(standard.runner):
+        from apache_beam.runners.dask.dask_runner import DaskOptions
+
+        dask = pipeline.options.view_as(DaskOptions)  # the pipeline's copy of the options
+        if dask.npartitions is None and dask.partition_size is None:
+            dask.partition_size = 1  # one image per task, so that every worker gets some (Dask's default: 128)
     return pipeline
 
 
-def check_input(pattern: str) -> None:
-    """UsageError unless ``pattern`` matches at least one file."""
+def is_dask(runner: str) -> bool:
+    return runner.rsplit(".", 1)[-1] == "DaskRunner"
+
+
+def match_input(pattern: str, limit: int | None = None) -> list[str]:
+    """The paths ``pattern`` matches (at most ``limit``), sorted; UsageError unless it matches at least one."""
     if os.path.isdir(pattern):
         raise UsageError(f"--input={pattern}: is a directory; give a glob of its files, e.g. --input='{pattern}/*'")
     try:
-        matched = FileSystems.match([pattern], limits=[1])[0].metadata_list
+        matched = FileSystems.match([pattern], limits=[limit])[0].metadata_list
     except (OSError, ValueError) as err:
         raise UsageError(f"--input={pattern}: {one_line(err)}") from None
     if not matched:
         raise UsageError(f"--input={pattern}: no files match")
+    return sorted(metadata.path for metadata in matched)
 
 
-def prepare_output_dir(output_dir: str, overwrite: bool) -> None:
-    """Create ``output_dir``, or refuse (without ``overwrite``) one that holds an earlier run's results."""
+def absolute(path: str) -> str:
+    """``path`` made absolute when it is a local one (no ``scheme://``)."""
+    return path if "://" in path else os.path.abspath(path)
+
+
+def prepare_output_dir(output_dir: str, reuse: bool) -> None:
+    """Create ``output_dir``, or refuse (unless ``reuse``) one that holds an earlier run's results. Temporary
+    files that a killed worker left there are deleted."""
     try:
         if not FileSystems.exists(output_dir):
             FileSystems.mkdirs(output_dir)
             return
         earlier = FileSystems.match([FileSystems.join(output_dir, "*.png")], limits=[1])[0].metadata_list
         failures = FileSystems.join(output_dir, FAILURES_FILE)
+        found = earlier[0].path if earlier else failures if FileSystems.exists(failures) else None
+        if found and not reuse:
+            raise UsageError(
+                f"--output_dir={output_dir}: holds results of an earlier run ({found}); "
+                "pass --overwrite to replace them or --skip_existing to keep them"
+            )
+        temporaries = FileSystems.match([FileSystems.join(output_dir, f"{TEMPORARY_PREFIX}*.tmp")])[0].metadata_list
+        if temporaries:
+            FileSystems.delete([metadata.path for metadata in temporaries])
+            logging.info("deleted %d partial file(s) that an interrupted run left in %s", len(temporaries), output_dir)
     except (OSError, ValueError) as err:
         raise UsageError(f"--output_dir={output_dir}: {one_line(err)}") from None
-    found = earlier[0].path if earlier else failures if FileSystems.exists(failures) else None
-    if found and not overwrite:
-        raise UsageError(f"--output_dir={output_dir}: holds results of an earlier run ({found}); pass --overwrite")
 
 
 def counter(result, name: str) -> int | None:
@@ -140,23 +179,28 @@ def run(args: list[str]) -> None:
     missing = [f"--{name}" for name in ("input", "style", "output_dir") if not FLAGS[name].value]
     if missing:
         raise UsageError(f"give {', '.join(missing)}")
+    if FLAGS.overwrite and FLAGS.skip_existing:
+        raise UsageError("give --overwrite or --skip_existing, not both")
     config = config_from_flags()
     styles = FLAGS.style.split(",")
     config.blend_weights(len(styles))
     pipeline = build_pipeline(args)
-    check_input(FLAGS.input)
+    dask = is_dask(pipeline.options.view_as(StandardOptions).runner)
+    inputs = match_input(FLAGS.input, None if dask else 1)
     for style in styles:
         read_pixels(style, config.max_input_pixels)  # a bad style would fail every worker: refuse it here
     output_dir = FLAGS.output_dir
-    prepare_output_dir(output_dir, FLAGS.overwrite)
+    prepare_output_dir(output_dir, FLAGS.overwrite or FLAGS.skip_existing)
+    if dask:  # a Dask worker's working directory is its own, not this one's
+        inputs, styles, output_dir = [absolute(p) for p in inputs], [absolute(p) for p in styles], absolute(output_dir)
     failures_path = FileSystems.join(output_dir, FAILURES_FILE)
 
-    results = (
-        pipeline
-        | "Match" >> fileio.MatchFiles(FLAGS.input)
-        | "Paths" >> beam.Map(operator.attrgetter("path"))
-        | "StylizeImages" >> StylizeImages(styles, config, output_dir)
-    )
+    if dask:  # a Dask bag is split only where it is created: one element from MatchFiles would be one task
+        paths = pipeline | "Paths" >> beam.Create(inputs)
+    else:
+        paths = pipeline | "Match" >> fileio.MatchFiles(FLAGS.input) | "Paths" >> beam.Map(operator.attrgetter("path"))
+    results = paths | "StylizeImages" >> StylizeImages(styles, config, output_dir, FLAGS.skip_existing)
+    # Last: the DaskRunner computes only the pipeline's last transform and what it depends on.
     _ = results.failed | "WriteFailures" >> WriteFailures(failures_path)
     logging.info(
         "stylizing %s at %d px, %d steps, seed=%d into %s",
@@ -178,15 +222,17 @@ def run(args: list[str]) -> None:
         failures = read_failures(failures_path)
     except (OSError, ValueError) as err:
         fail(f"{failures_path}: cannot read the pipeline's failure records ({one_line(err)})", 1)
-    stylized = counter(result, "stylized")
+    stylized, kept = counter(result, "stylized"), counter(result, "skipped")
+    total = len(inputs) if dask else None if stylized is None else stylized + kept + len(failures)
     if failures:
         first = failures[0]
-        total = f" of {stylized + len(failures)}" if stylized is not None else ""
+        of_total = f" of {total}" if total is not None else ""
         fail(
-            f"{len(failures)}{total} images failed (first: {first['input']}: {first['error']}); see {failures_path}",
+            f"{len(failures)}{of_total} images failed (first: {first['input']}: {first['error']}); see {failures_path}",
             1,
         )
-    logging.info("wrote %s image(s) to %s", stylized if stylized is not None else "all", output_dir)
+    note = f" ({kept} kept from an earlier run)" if kept else ""
+    logging.info("wrote %s image(s) to %s%s", "all" if total is None else total, output_dir, note)
 
 
 def main(argv: list[str]) -> None:

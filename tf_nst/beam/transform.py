@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils.shared import Shared
 
 from tf_nst.api import Stylizer
 from tf_nst.config import StyleTransferConfig
@@ -24,8 +27,8 @@ from tf_nst.errors import ImageError, Interrupted, TfNstError
 from tf_nst.io.atomic import FileSystem, write_file
 from tf_nst.io.images import encode_image, load_image
 
-STYLIZED = "stylized"  # main output: (input path, output path)
-FAILED = "failed"  # tagged output: (input path, one-line error)
+STYLIZED = "stylized"  # output: (input path, output path)
+FAILED = "failed"  # output: (input path, one-line error)
 FAILURES_FILE = "failures.jsonl"
 METRICS_NAMESPACE = "tf_nst"
 
@@ -92,32 +95,51 @@ class _KeyByOutput(beam.DoFn):
         yield output_path(path, self.output_dir), path
 
 
-class _StylizeFn(beam.DoFn):
-    """Stylizes the inputs of one output name (all but the first, in sorted order, fail as duplicates)."""
+def _build_stylizer(styles: Sequence[str], config: StyleTransferConfig) -> Stylizer:
+    """Seed as the CLI does, decode the styles and build the feature model."""
+    start = time.perf_counter()
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    tf.keras.utils.set_random_seed(config.seed)
+    stylizer = Stylizer([read_pixels(path, config.max_input_pixels) for path in styles], config)
+    log.info("set up the stylizer in process %d in %.1fs", os.getpid(), time.perf_counter() - start)
+    return stylizer
 
-    def __init__(self, styles: Sequence[str], config: StyleTransferConfig):
+
+class _StylizeFn(beam.DoFn):
+    """Stylizes the inputs of one output name (all but the first, in sorted order, fail as duplicates).
+
+    Yields ``(STYLIZED, input, output)`` or ``(FAILED, input, error)``: one output, not tagged outputs, which
+    Beam's DaskRunner merges into one collection. The stylizer is shared by every instance in a process
+    (Beam's ``Shared``): the DaskRunner calls ``setup`` once per bundle, not once per worker.
+    """
+
+    def __init__(self, styles: Sequence[str], config: StyleTransferConfig, skip_existing: bool = False):
         self.styles = list(styles)
         self.config = config
+        self.skip_existing = skip_existing
+        self.shared = Shared()
         self.stylized = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "stylized")
+        self.skipped = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "skipped")
         self.failed = beam.metrics.Metrics.counter(METRICS_NAMESPACE, "failed")
 
     def setup(self) -> None:
-        """Once per worker: seed as the CLI does, decode the styles and build the feature model."""
-        config = self.config
-        if config.deterministic:
-            tf.config.experimental.enable_op_determinism()
-        tf.keras.utils.set_random_seed(config.seed)
-        styles = [read_pixels(path, config.max_input_pixels) for path in self.styles]
-        self.stylizer = Stylizer(styles, config)
+        """Once per worker process: the stylizer, built by the first instance there."""
+        self.stylizer = self.shared.acquire(lambda: _build_stylizer(self.styles, self.config))
 
-    def process(self, element: tuple[str, Iterable[str]]) -> Iterator:
+    def process(self, element: tuple[str, Iterable[str]]) -> Iterator[tuple[str, str, str]]:
         output, paths = element
         first, *others = sorted(paths)
         for other in others:
             self.failed.inc()
-            yield beam.pvalue.TaggedOutput(FAILED, (other, f"{first} is written to the same output, {output}"))
+            yield FAILED, other, f"{first} is written to the same output, {output}"
+        if self.skip_existing and FileSystems.exists(output):
+            self.skipped.inc()
+            log.info("kept %s from an earlier run", output)
+            yield STYLIZED, first, output
+            return
         try:
-            result = self.stylize(first, output)
+            self.stylize(first, output)
         except Interrupted:
             raise
         except (TfNstError, OSError) as err:
@@ -125,13 +147,13 @@ class _StylizeFn(beam.DoFn):
             message = one_line(err)
             message = message[len(first) + 2 :] if message.startswith(f"{first}: ") else message
             log.warning("failed %s: %s", first, message)
-            yield beam.pvalue.TaggedOutput(FAILED, (first, message))
+            yield FAILED, first, message
             return
         self.stylized.inc()
-        yield result
+        yield STYLIZED, first, output
 
-    def stylize(self, path: str, output: str) -> tuple[str, str]:
-        """Stylize ``path`` into ``output`` (PNG, written atomically); ``(path, output)``."""
+    def stylize(self, path: str, output: str) -> None:
+        """Stylize ``path`` into ``output`` (PNG, written atomically)."""
         if path == output:
             raise ImageError(f"{path}: is its own output file; choose another output directory")
         start = time.perf_counter()
@@ -142,53 +164,89 @@ class _StylizeFn(beam.DoFn):
             write_atomically(output, encode_image(image, "PNG"), "image/png")
         except OSError as err:
             raise ImageError(f"{output}: cannot write ({one_line(err)})") from None
-        log.info("wrote %s from %s in %.1fs", output, path, time.perf_counter() - start)
-        return path, output
+        log.info("wrote %s from %s in %.1fs in process %d", output, path, time.perf_counter() - start, os.getpid())
+
+
+def _of_kind(record: tuple[str, str, str], kind: str) -> Iterator[tuple[str, str]]:
+    if record[0] == kind:
+        yield record[1:]
+
+
+class StylizeOutputs(NamedTuple):
+    """``StylizeImages``' outputs: ``stylized``, ``(input path, output path)`` per written (or, with
+    ``skip_existing``, kept) image, and ``failed``, ``(input path, one-line error)``."""
+
+    stylized: beam.PCollection
+    failed: beam.PCollection
 
 
 class StylizeImages(beam.PTransform):
     """Stylize a PCollection of image paths with ``style`` (one path or several, on any Beam filesystem).
 
-    Each input is written to ``output_dir/<input file stem>.png``. Returns Beam's tagged outputs: ``stylized``
-    (the main one), ``(input path, output path)`` per written image, and ``failed``, ``(input path, one-line
-    error)`` per input that could not be read, decoded, stylized or written, or whose output name another
-    input (earlier in sorted order) takes. A bad input never fails the pipeline; a bad style fails every worker
-    (check styles before launching, as ``python -m tf_nst.beam`` does).
+    Each input is written to ``output_dir/<input file stem>.png``. Returns ``StylizeOutputs``: ``stylized``,
+    ``(input path, output path)`` per written image, and ``failed``, ``(input path, one-line error)`` per input
+    that could not be read, decoded, stylized or written, or whose output name another input (earlier in sorted
+    order) takes. With ``skip_existing``, an input whose output exists (from an earlier run: writes are atomic,
+    so it is complete) is not stylized again and counts as written. A bad input never fails the pipeline; a bad
+    style fails every worker (check styles before launching, as ``python -m tf_nst.beam`` does).
 
     >>> out = paths | StylizeImages("gs://bucket/starry.jpg", StyleTransferConfig(steps=300), "gs://bucket/out")
     >>> out.stylized, out.failed
 
-    Each worker builds the feature model and decodes the styles once (``setup``); style targets and compiled
-    steps are reused for every image of the same size.
+    Each worker process builds the feature model and decodes the styles once; style targets and compiled steps
+    are reused for every image of the same size.
     """
 
-    def __init__(self, style: str | Sequence[str], config: StyleTransferConfig, output_dir: str):
+    def __init__(
+        self,
+        style: str | Sequence[str],
+        config: StyleTransferConfig,
+        output_dir: str,
+        skip_existing: bool = False,
+    ):
         super().__init__()
         self.styles = [style] if isinstance(style, str) else list(style)
         self.config = config
         self.output_dir = output_dir
+        self.skip_existing = skip_existing
 
-    def expand(self, paths):
-        return (
+    def expand(self, paths) -> StylizeOutputs:
+        records = (
             paths
             | "KeyByOutputName" >> beam.ParDo(_KeyByOutput(self.output_dir))
             | "GroupByOutputName" >> beam.GroupByKey()  # also spreads the inputs of one glob over the workers
-            | "Stylize" >> beam.ParDo(_StylizeFn(self.styles, self.config)).with_outputs(FAILED, main=STYLIZED)
+            | "Stylize" >> beam.ParDo(_StylizeFn(self.styles, self.config, self.skip_existing))
+        )
+        return StylizeOutputs(
+            records | "Stylized" >> beam.FlatMap(_of_kind, STYLIZED),
+            records | "Failed" >> beam.FlatMap(_of_kind, FAILED),
         )
 
 
-def _write_failures(failures: list[tuple[str, str]], path: str) -> None:
-    lines = [failure_record(input_path, error) + "\n" for input_path, error in sorted(failures)]
+def _write_failures(keyed: tuple[int, Iterable[tuple[str, str] | None]], path: str) -> None:
+    lines = [failure_record(*failure) + "\n" for failure in sorted(f for f in keyed[1] if f is not None)]
     write_atomically(path, "".join(lines).encode("utf-8"), "application/x-ndjson")
 
 
 class WriteFailures(beam.PTransform):
     """Write ``(input path, error)`` pairs to one JSON-lines file at ``path``, sorted by input, atomically;
-    an empty file when there are none."""
+    an empty file when there are none.
+
+    The failures meet one ``None`` under one key in a GroupByKey, so that there is one group even without any.
+    (A combiner's default would need a side input, which the DaskRunner computes from inside a task, as a graph
+    of its own submitted from that worker, rather than as part of the pipeline's graph.)
+    """
 
     def __init__(self, path: str):
         super().__init__()
         self.path = path
 
     def expand(self, failures):
-        return failures | "Collect" >> beam.combiners.ToList() | "Write" >> beam.Map(_write_failures, self.path)
+        none = failures.pipeline | "None" >> beam.Create([None])
+        return (
+            (none, failures)
+            | "Together" >> beam.Flatten()
+            | "Key" >> beam.Map(lambda failure: (0, failure))
+            | "Collect" >> beam.GroupByKey()
+            | "Write" >> beam.Map(_write_failures, self.path)
+        )

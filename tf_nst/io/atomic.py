@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+TEMPORARY_PREFIX = ".tf_nst-"  # temporaries are f"{TEMPORARY_PREFIX}{random hex}-{name}.tmp" beside their target
+
 
 def _write_local(path: str, data: bytes) -> None:
     with open(path, "xb") as f:  # created with the umask's permissions, as any new file
@@ -43,7 +45,7 @@ LOCAL = FileSystem(os.path.split, os.path.join, _write_local, os.replace, os.unl
 def write_file(path: str, data: bytes, filesystem: FileSystem = LOCAL) -> None:
     """Write ``data`` to ``path`` atomically: to a temporary file in the same directory, then renamed over it."""
     directory, name = filesystem.split(path)
-    temporary = filesystem.join(directory, f".tf_nst-{uuid.uuid4().hex[:12]}-{name}.tmp")
+    temporary = filesystem.join(directory, f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:12]}-{name}.tmp")
     try:
         filesystem.write(temporary, data)
         filesystem.rename(temporary, path)

@@ -24,6 +24,7 @@ from tf_nst.features import build_feature_model
 from tf_nst.lbfgs import LBFGS
 from tf_nst.precision import resolve_precision
 from tf_nst.io.weights import load_conv_weights
+from tf_nst.temporal import TemporalTarget, temporal_loss
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,11 @@ def compute_targets(
 
 
 class _Session:
-    """Everything one compiled step needs for images of one shape, as variables it can reassign."""
+    """Everything one compiled step needs for images of one shape, as variables it can reassign. With
+    ``temporal``, the step also has the temporal term (``tf_nst.temporal``), its target, mask and weight
+    variables too (weight 0 unless ``reset`` is given a ``TemporalTarget``)."""
 
-    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
+    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig, temporal: bool = False):
         probe = _features(model, tf.zeros(shape))
         self.image = tf.Variable(tf.zeros(shape), name="image")
         self.content = {n: tf.Variable(tf.zeros(probe[n].shape), name=n) for n in config.content_layers}
@@ -122,11 +125,31 @@ class _Session:
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
-        self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
+        self.temporal = None
+        extra_terms = None
+        if temporal:
+            mask_shape = tuple(shape[:-1]) + (1,)
+            self.temporal = TemporalTarget(
+                tf.Variable(tf.zeros(shape), name="temporal_image"),
+                tf.Variable(tf.zeros(mask_shape), name="temporal_mask"),
+                tf.Variable(0.0, name="temporal_weight"),
+            )
 
-    def reset(self, start: tf.Tensor, targets: Targets) -> None:
-        """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
+            def extra_terms(image: tf.Variable) -> dict[str, tf.Tensor]:
+                target = self.temporal
+                return {"temporal": target.weight * temporal_loss(image, target.image, target.mask)[0]}
+
+        self.step = make_step(model, self.image, self.optimizer, self, config, self.health, extra_terms)
+
+    def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
+        """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
+        and a fresh optimizer state."""
         self.image.assign(start)
+        if self.temporal is not None:
+            self.temporal.weight.assign(0.0 if temporal is None else temporal.weight)
+            if temporal is not None:
+                self.temporal.image.assign(tf.convert_to_tensor(temporal.image, tf.float32))
+                self.temporal.mask.assign(tf.convert_to_tensor(temporal.mask, tf.float32))
         for name, variable in self.content.items():
             variable.assign(targets.content[name])
             self.content_weights[name].assign(targets.content_weights[name])
@@ -179,8 +202,11 @@ def make_step(
     targets,
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
+    extra_terms: Callable[[tf.Variable], dict[str, tf.Tensor]] | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
     """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
+
+    ``extra_terms(image)``, when given, are more weighted scalar terms, added to the total inside the step.
 
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
     ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
@@ -196,6 +222,9 @@ def make_step(
     def step() -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             terms = loss_terms(_features(model, image), image, targets, config)
+            if extra_terms is not None:
+                total, extra = terms.pop("total"), extra_terms(image)
+                terms.update(extra, total=total + tf.add_n(list(extra.values())))
             scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
         gradient = tape.gradient(scaled, image)
         before = tf.identity(image)
@@ -245,11 +274,12 @@ class StyleTransfer:
     >>> result = StyleTransfer(StyleTransferConfig(steps=100)).run(content, style)  # [1, H, W, 3] in [0, 1]
 
     The model computes in ``config.precision`` (``auto``: see ``tf_nst.precision``); a ``model`` given instead
-    is used as it is.
+    is used as it is. With ``temporal``, every step has the temporal term too (for video: see ``run``).
     """
 
-    def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None):
+    def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None, temporal: bool = False):
         self.config = config
+        self.temporal = temporal
         self.model = model or build_feature_model(
             config.content_layers + config.style_layers,
             load_conv_weights(config.weights),
@@ -267,7 +297,7 @@ class StyleTransfer:
     def session(self, shape: tuple[int, ...]) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``."""
         if shape not in self._sessions:
-            self._sessions[shape] = _Session(self.model, shape, self.config)
+            self._sessions[shape] = _Session(self.model, shape, self.config, self.temporal)
         return self._sessions[shape]
 
     def run(
@@ -278,6 +308,7 @@ class StyleTransfer:
         report_every: int = 10,
         init_image: tf.Tensor | np.ndarray | None = None,
         steps: int | None = None,
+        temporal: TemporalTarget | None = None,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
@@ -285,7 +316,7 @@ class StyleTransfer:
         several style images already resized as wanted, or ``StyleTargets`` from ``style_targets``. The
         result has ``content``'s shape. ``callback`` gets a ``Progress`` every ``report_every`` steps and
         after the last one. ``init_image`` (``content``'s shape) overrides ``config.init``, and ``steps``
-        ``config.steps``.
+        ``config.steps``. ``temporal`` (only with ``StyleTransfer(..., temporal=True)``) adds the temporal term.
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
         the latest good image.
@@ -297,8 +328,12 @@ class StyleTransfer:
         steps = config.steps if steps is None else steps
         size = (int(content.shape[2]), int(content.shape[1]))
         session = self.session(tuple(content.shape))
+        if temporal is not None and not self.temporal:
+            raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         session.reset(
-            tf.convert_to_tensor(start_pixels, tf.float32), compute_targets(self.model, content, targets, config)
+            tf.convert_to_tensor(start_pixels, tf.float32),
+            compute_targets(self.model, content, targets, config),
+            temporal,
         )
         start, done = time.perf_counter(), 0
         try:

@@ -24,6 +24,7 @@ from tf_nst.io.video import (
     FrameDirectory,
     VideoFile,
     frame_name,
+    frame_paths,
     is_video_file,
     open_frames,
     open_video,
@@ -53,14 +54,11 @@ def open_clip(options: RunOptions, config: StyleTransferConfig) -> Clip:
     """The clip ``options.content`` names; UsageError for no frame files, ImageError for a bad clip."""
     if options.content is None:
         raise UsageError("--video: give the clip's frames with --content (a directory or a glob)")
-    if os.path.isfile(options.content):
+    if os.path.isfile(options.content) or not options.video:
         return open_video(options.content, config.max_input_pixels)
-    try:
-        clip = open_frames(options.content, config.max_input_pixels)
-    except ImageError as err:
-        if "no frame files found" in str(err):
-            raise UsageError(f"--content={err}") from None
-        raise
+    if not frame_paths(options.content):
+        raise UsageError(f"--content={options.content}: no frame files found")
+    clip = open_frames(options.content, config.max_input_pixels)
     if options.frame_rate is not None:
         clip = Clip(clip.source, clip.count, clip.size, Fraction(options.frame_rate), clip.paths, clip.max_pixels)
     return clip

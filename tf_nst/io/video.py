@@ -38,11 +38,12 @@ def _av():
 
 
 def is_video_file(path: str) -> bool:
-    """True for a file with a video extension; a ``.gif`` only when it has more than one frame."""
+    """True for a path with a video extension (a missing one too, to be reported as such), except a ``.gif`` of
+    one frame: that is an image."""
     extension = os.path.splitext(path)[1].lower()
-    if extension not in VIDEO_EXTENSIONS or not os.path.isfile(path):
+    if extension not in VIDEO_EXTENSIONS:
         return False
-    if extension != ".gif":
+    if extension != ".gif" or not os.path.isfile(path):
         return True
     try:
         with Image.open(path) as image:
@@ -100,7 +101,7 @@ def open_video(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Clip:
     try:
         with av.open(path) as container:
             if not container.streams.video:
-                raise ImageError(f"{path}: has no video stream")
+                raise ImageError(f"{path}: the clip has no frames (no video stream)")
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate or DEFAULT_RATE
             size = (stream.codec_context.width, stream.codec_context.height)
@@ -160,7 +161,8 @@ class FrameDirectory:
 class VideoFile:
     """Encodes frames (float ``[H, W, 3]`` or ``[1, H, W, 3]`` in [0, 1]) at ``rate`` into ``path``: H.264 for
     ``.mp4``, VP9 for ``.webm`` (odd sizes padded by one edge pixel, as 4:2:0 needs), a GIF with an adaptive
-    palette per frame for ``.gif`` (held in memory until ``close``: GIF is for short clips). The file
+    palette per frame for ``.gif`` (held in memory until ``close``: GIF is for short clips; its frame delays are
+    whole 1/100 s, so 12 fps becomes 12.5). The file
     appears only on ``close``; ``abort`` discards it."""
 
     def __init__(self, path: str, rate: Fraction):

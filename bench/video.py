@@ -20,8 +20,9 @@ Per mode it reports:
   relative to the independent frame's (a single image's at the same settings);
 - **seconds per frame**: the median over frames after the first (the first is a full stylization).
 
-The shared images are ``../shared`` beside the checkout, or ``$TF_NST_SHARED``. Writes ``bench/results/video/``: ``summary.json``, ``summary.md``, and per clip a contact sheet
-(``<clip>-sheet.png``, one row per mode) and an animated GIF (``<clip>.gif``, independent beside video mode).
+The shared images are ``../shared`` beside the checkout, or ``$TF_NST_SHARED``. Writes
+``bench/results/<label>/``: ``summary.json``, ``summary.md``, and per clip a contact sheet (``<clip>-sheet.png``,
+one row per mode) and an animated GIF (``<clip>.gif``, independent beside video mode).
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ import pathlib
 import statistics
 import time
 
+import numpy as np  # noqa: E402
 from judge import Judge  # first: it sets numpy's BLAS threads before numpy loads
+from PIL import Image  # noqa: E402
 
 from bench import RESULTS, SHARED_IMAGES, machine  # bench puts the checkout on sys.path
-
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 SHARED = pathlib.Path(os.environ.get("TF_NST_SHARED", SHARED_IMAGES.parent))  # ../shared beside the checkout
 SHARED_VIDEO = SHARED / "video" / "marple8"
@@ -60,7 +60,10 @@ def read_flo(path: pathlib.Path) -> np.ndarray:
 
 def marple8() -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """The shared clip's frames (float32 ``[H, W, 3]``) and, per frame t >= 2, (flow t -> t-1, reliable mask)."""
-    frames = [np.asarray(Image.open(SHARED_VIDEO / f"frame_{i:02d}.ppm").convert("RGB"), np.float32) / 255 for i in range(1, 6)]
+    frames = [
+        np.asarray(Image.open(SHARED_VIDEO / f"frame_{i:02d}.ppm").convert("RGB"), np.float32) / 255
+        for i in range(1, 6)
+    ]
     flows = []
     for t in range(2, 6):
         mask = np.asarray(Image.open(SHARED_VIDEO / f"reliable_{t}_{t - 1}.pgm"), np.float32) / 255
@@ -128,8 +131,11 @@ def parse_mode(text: str) -> tuple[str, float, int]:
     return name, weight, steps
 
 
-def run_mode(mode: tuple[str, float, int], frames, painting, config) -> tuple[list[np.ndarray], list[float]]:
-    """The results of one mode on ``frames`` and the seconds each frame took."""
+def run_mode(
+    mode: tuple[str, float, int], frames, painting, config, first=None
+) -> tuple[list[np.ndarray], list[float]]:
+    """The results of one mode on ``frames`` and the seconds each frame took. ``first``: (result, seconds) of
+    the first frame when already made (every mode's first frame is the same ordinary stylization)."""
     import tf_nst
     from tf_nst.video import VideoOptions
 
@@ -140,7 +146,10 @@ def run_mode(mode: tuple[str, float, int], frames, painting, config) -> tuple[li
         source = (stylizer(frame) for frame in frames)
     else:
         options = VideoOptions(weight, steps, "noise" if name == "noise" else "content")
-        source = tf_nst.stylize_video(frames, painting, config, options)
+        resume = None
+        if first is not None:
+            results, seconds, resume, frames = [first[0]], [first[1]], (frames[0], first[0]), frames[1:]
+        source = tf_nst.stylize_video(frames, painting, config, options, resume_from=resume)
     for result in source:
         results.append(np.asarray(result)[0])
         seconds.append(time.perf_counter() - start)
@@ -197,10 +206,17 @@ def side_by_side_gif(path: pathlib.Path, left: list[np.ndarray], right: list[np.
 
 def bench_clip(name, frames, flows, painting, config, modes, judge, out) -> dict:
     print(f"{name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}", flush=True)
-    rows, outputs = {}, {}
+    rows, outputs, first = {}, {}, None
     for mode in modes:
         label = mode[0] if mode[0] == "independent" else f"{mode[0]} w={mode[1]:g} n={mode[2]}"
-        results, seconds = run_mode(mode, frames, painting, config)
+        cache = out / f"{name}-{label.replace(' ', '_')}.npz"
+        if mode[0] == "independent" and cache.exists():  # --label reused: independent frames do not change
+            saved = np.load(cache)
+            results, seconds = list(saved["results"]), list(saved["seconds"])
+        else:
+            results, seconds = run_mode(mode, frames, painting, config, first)
+            np.savez(cache, results=np.stack(results), seconds=np.array(seconds))
+        first = first or (results[0], seconds[0])
         errors = temporal_errors(results, flows)
         rows[label] = {
             "temporal_error": float(np.mean(errors)),
@@ -210,8 +226,11 @@ def bench_clip(name, frames, flows, painting, config, modes, judge, out) -> dict
             "scores": judge_frames(judge, results, frames, painting),  # frames are at the results' size
         }
         outputs[label] = results
-        print(f"  {label}: temporal error {rows[label]['temporal_error']:.5f}, "
-              f"{rows[label]['seconds_later']:.2f} s/frame after the first, first {seconds[0]:.1f} s", flush=True)
+        print(
+            f"  {label}: temporal error {rows[label]['temporal_error']:.5f}, "
+            f"{rows[label]['seconds_later']:.2f} s/frame after the first, first {seconds[0]:.1f} s",
+            flush=True,
+        )
     independent = rows.get("independent")
     for row in rows.values():
         if independent:

@@ -145,6 +145,13 @@ def test_help_documents_every_flag():
         "--logdir",
         "--trace",
         "--max_input_pixels",
+        "--[no]video",
+        "--temporal_weight",
+        "--frame_steps",
+        "--fill",
+        "--frames",
+        "--[no]resume",
+        "--frame_rate",
     ):
         assert flag in result.stdout + result.stderr
 

@@ -55,7 +55,7 @@ def test_the_temporal_term_lowers_frame_to_frame_change(random_model):
         results = [np.asarray(r)[0] for r in results]
         assert len(results) == 6 and all(r.shape == (48, 64, 3) for r in results)
         changes[weight] = warped_change(results)
-    assert changes[3000.0] < 0.7 * changes[0.0], changes
+    assert changes[3000.0] < 0.3 * changes[0.0], changes
 
 
 def test_stylize_video_streams_frames_as_they_are_made(random_model):
@@ -67,8 +67,13 @@ def test_stylize_video_streams_frames_as_they_are_made(random_model):
             read.append(index)
             yield frame
 
-    results = stylize_video(frames(), np.asarray(demo_style(48, 48)), StyleTransferConfig(max_size=64, steps=2),
-                            VideoOptions(frame_steps=2), model=random_model)
+    results = stylize_video(
+        frames(),
+        np.asarray(demo_style(48, 48)),
+        StyleTransferConfig(max_size=64, steps=2),
+        VideoOptions(frame_steps=2),
+        model=random_model,
+    )
     next(results)
     assert read == [0]
     assert len(list(results)) == 2 and read == [0, 1, 2]
@@ -104,11 +109,16 @@ def test_frames_of_a_directory_in_name_order(tmp_path):
     for index, frame in enumerate(pan_clip(3), 1):
         FrameDirectory(str(tmp_path)).write(frame, index)
     clip = open_frames(str(tmp_path / "frame_*.png"))
-    assert clip.count == 3 and clip.size == (64, 48) and [os.path.basename(p) for p in clip.paths] == [
-        "frame_00001.png",
-        "frame_00002.png",
-        "frame_00003.png",
-    ]
+    assert (
+        clip.count == 3
+        and clip.size == (64, 48)
+        and [os.path.basename(p) for p in clip.paths]
+        == [
+            "frame_00001.png",
+            "frame_00002.png",
+            "frame_00003.png",
+        ]
+    )
 
 
 # --- the command, in-process ---
@@ -203,25 +213,60 @@ def empty_video(tmp_path) -> str:
 
 # (name, content maker, extra flags, output name, exit status, fragments of the error line)
 BAD_CLIPS = [
-    ("not a video", lambda d: str(d / "notes.mp4") if (d / "notes.mp4").write_text("hello") else "", [], "o.mp4", 1,
-     ["notes.mp4", "not a video"]),
+    (
+        "not a video",
+        lambda d: str(d / "notes.mp4") if (d / "notes.mp4").write_text("hello") else "",
+        [],
+        "o.mp4",
+        1,
+        ["notes.mp4", "not a video"],
+    ),
     ("no frames", empty_video, [], "o.mp4", 1, ["empty.mp4", "no frames"]),
     ("missing", lambda d: str(d / "missing.mov"), [], "o.mp4", 1, ["missing.mov", "no such file"]),
-    ("empty directory", lambda d: (d / "frames").mkdir() or str(d / "frames"), ["--video"], "o.mp4", 2,
-     ["no frame files"]),
-    ("mixed sizes", lambda d: frame_dir(d, [(64, 48), (64, 48), (48, 64)]), ["--video"], "o.mp4", 1,
-     ["f03.png", "48x64", "one size"]),
-    ("unreadable frame", lambda d: frame_dir(d, [(64, 48), (64, 48)], "f03.png"), ["--video"], "o.mp4", 1,
-     ["f03.png"]),
-    ("output extension", lambda d: frame_dir(d, [(64, 48)] * 2), ["--video"], "o.avi", 2,
-     ["unsupported output extension '.avi'"]),
+    (
+        "empty directory",
+        lambda d: (d / "frames").mkdir() or str(d / "frames"),
+        ["--video"],
+        "o.mp4",
+        2,
+        ["no frame files"],
+    ),
+    (
+        "mixed sizes",
+        lambda d: frame_dir(d, [(64, 48), (64, 48), (48, 64)]),
+        ["--video"],
+        "o.mp4",
+        1,
+        ["f03.png", "48x64", "one size"],
+    ),
+    ("unreadable frame", lambda d: frame_dir(d, [(64, 48), (64, 48)], "f03.png"), ["--video"], "o.mp4", 1, ["f03.png"]),
+    (
+        "output extension",
+        lambda d: frame_dir(d, [(64, 48)] * 2),
+        ["--video"],
+        "o.avi",
+        2,
+        ["unsupported output extension '.avi'"],
+    ),
     ("image output", lambda d: frame_dir(d, [(64, 48)] * 2), ["--video"], "o.png", 2, ["'.png'"]),
     ("bad range", lambda d: frame_dir(d, [(64, 48)] * 2), ["--video", "--frames=5"], "o.mp4", 2, ["--frames=5"]),
-    ("range past the end", lambda d: frame_dir(d, [(64, 48)] * 2), ["--video", "--frames=3:"], "o.mp4", 2,
-     ["has 2 frames"]),
+    (
+        "range past the end",
+        lambda d: frame_dir(d, [(64, 48)] * 2),
+        ["--video", "--frames=3:"],
+        "o.mp4",
+        2,
+        ["has 2 frames"],
+    ),
     ("resume a file", lambda d: frame_dir(d, [(64, 48)] * 2), ["--video", "--resume"], "o.mp4", 2, ["--resume"]),
-    ("frames of no clip", lambda d: frame_dir(d, [(64, 48)] * 2) + "/f01.png", ["--frames=1:2"], "o.png", 2,
-     ["--frames"]),
+    (
+        "frames of no clip",
+        lambda d: frame_dir(d, [(64, 48)] * 2) + "/f01.png",
+        ["--frames=1:2"],
+        "o.png",
+        2,
+        ["--frames"],
+    ),
 ]
 
 
@@ -257,8 +302,16 @@ def test_sigterm_keeps_the_finished_frames_and_exits_143(clip_files, tmp_path):
     gif, style = clip_files
     out = tmp_path / "frames"
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), f"--content={gif}", f"--style={style}", f"--output={out}",
-         "--max_size=48", "--steps=2", "--frame_steps=100000"],
+        [
+            sys.executable,
+            str(REPO / "cli.py"),
+            f"--content={gif}",
+            f"--style={style}",
+            f"--output={out}",
+            "--max_size=48",
+            "--steps=2",
+            "--frame_steps=100000",
+        ],
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),

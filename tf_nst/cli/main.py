@@ -29,9 +29,9 @@ with native_stderr_silenced():
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.cli.flags import config_from_flags, define_config_flags
-    from tf_nst.errors import ConfigError, TfNstError
     from tf_nst.cli.runner import RunOptions, Stopped, UsageError, run
     from tf_nst.cli.video import parse_frames
+    from tf_nst.errors import ConfigError, TfNstError
     from tf_nst.video import FILLS, VideoOptions
 
 FLAGS = flags.FLAGS

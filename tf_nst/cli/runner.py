@@ -20,14 +20,14 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_nst.cli import progress
 from tf_nst.api import Stylizer
+from tf_nst.cli import progress
+from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.config import StyleTransferConfig
-from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
+from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import ImageLike, image_format, save_image
 from tf_nst.quiet import info_logs_silenced
-from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.transfer import ProgressCallback
 from tf_nst.video import VideoOptions
 

@@ -16,7 +16,7 @@ from absl import logging
 
 from tf_nst.cli.runner import Recorders, RunOptions, Stopped, TermAsInterrupt, UsageError, seed_run
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ImageError, Interrupted, RunStopped
+from tf_nst.errors import Interrupted, RunStopped
 from tf_nst.io.images import as_pixels, read_image
 from tf_nst.io.video import (
     OUTPUT_EXTENSIONS,
@@ -234,7 +234,9 @@ def _write_frames(
             kept = f"kept {written} finished frame(s) in {options.output}"
             if isinstance(stop, RunStopped) and not isinstance(stop, Interrupted):
                 raise Stopped(f"frame {position['number']}: {stop}; {kept}", None) from None
-            raise Stopped(f"interrupted at frame {position['number']}/{numbers[-1]}; {kept}", signals.received) from None
+            raise Stopped(
+                f"interrupted at frame {position['number']}/{numbers[-1]}; {kept}", signals.received
+            ) from None
         except BaseException:
             recorders.display.close()
             writer.abort()

@@ -16,8 +16,8 @@ Per mode it reports:
 - **temporal error**: the mean over frames t >= 2 of the mean squared difference (pixels in [0, 1]) between the
   result of frame t and the result of frame t-1 warped onto t by the *reference* flow (DeepFlow's, or the exact
   one), over its reliable pixels: flow the method did not use;
-- **judge ratios** of every frame (``judge.py``: ``style_swd`` mean and ``content_ratio``), and their median
-  relative to the independent frame's (a single image's at the same settings);
+- **judge ratios** of the middle and the last frame (``judge.py``: ``style_swd`` mean and ``content_ratio``), and
+  their median relative to the independent frame's (a single image's at the same settings);
 - **seconds per frame**: the median over frames after the first (the first is a full stylization).
 
 The shared images are ``../shared`` beside the checkout, or ``$TF_NST_SHARED``. Writes
@@ -157,11 +157,19 @@ def run_mode(
     return results, seconds
 
 
-def judge_frames(judge: Judge, results, frames, painting) -> list[dict]:
+def judged(count: int) -> list[int]:
+    """The frames judged (0-based): the middle one and the last (judging is slow on a busy 2-core machine)."""
+    return sorted({count // 2, count - 1})
+
+
+def judge_frames(judge: Judge, results, frames, painting, references: dict) -> list[dict]:
+    """Judge ratios of the ``judged`` frames; ``references`` caches each frame's reference across modes."""
     scores = []
-    for result, frame in zip(results, frames):
-        reference = judge.reference(frame, painting, (result.shape[1], result.shape[0]))
-        score = judge.score(result, reference)
+    for index in judged(len(results)):
+        result = results[index]
+        if index not in references:
+            references[index] = judge.reference(frames[index], painting, (result.shape[1], result.shape[0]))
+        score = judge.score(result, references[index])
         scores.append({"style_swd": score["style_swd"]["mean"], "content_ratio": score["content_ratio"]})
     return scores
 
@@ -206,11 +214,11 @@ def side_by_side_gif(path: pathlib.Path, left: list[np.ndarray], right: list[np.
 
 def bench_clip(name, frames, flows, painting, config, modes, judge, out) -> dict:
     print(f"{name}: {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}", flush=True)
-    rows, outputs, first = {}, {}, None
+    rows, outputs, first, references = {}, {}, None, {}
     for mode in modes:
         label = mode[0] if mode[0] == "independent" else f"{mode[0]} w={mode[1]:g} n={mode[2]}"
         cache = out / f"{name}-{label.replace(' ', '_')}.npz"
-        if mode[0] == "independent" and cache.exists():  # --label reused: independent frames do not change
+        if cache.exists():  # a rerun with the same --label: results of the same settings do not change
             saved = np.load(cache)
             results, seconds = list(saved["results"]), list(saved["seconds"])
         else:
@@ -223,7 +231,7 @@ def bench_clip(name, frames, flows, painting, config, modes, judge, out) -> dict
             "temporal_errors": errors,
             "seconds": seconds,
             "seconds_later": statistics.median(seconds[1:]),
-            "scores": judge_frames(judge, results, frames, painting),  # frames are at the results' size
+            "scores": judge_frames(judge, results, frames, painting, references),  # frames are at the results' size
         }
         outputs[label] = results
         print(

@@ -147,6 +147,14 @@ FLAGS_DOCUMENTED = (  # every flag of the command, as --help and README.md's tab
     "--scales",
     "--memory_limit_mb",
     "--max_input_pixels",
+    "--style_loss",
+    "--[no]video",
+    "--temporal_weight",
+    "--frame_steps",
+    "--fill",
+    "--frames",
+    "--[no]resume",
+    "--frame_rate",
 )
 
 

@@ -12,6 +12,7 @@ losses ``gram_matrix``, ``content_loss``, ``style_layer_loss``, ``gaussian_style
 and why, coarse-to-fine levels, estimated memory) before it starts. ``export_feature_extractor`` writes the
 feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is the same loss as a Keras loss,
 for training an image-to-image network with ``model.fit``; ``LBFGS`` the optimizer as a Keras optimizer.
+``stylize_video`` stylizes a clip frame by frame with temporal consistency (``VideoOptions``).
 
 The names below are imported on first use, so ``import tf_nst`` and ``tf_nst.StyleTransferConfig`` do not
 import TensorFlow. The first name that needs it imports it with the runtime's start-up messages kept off the
@@ -46,6 +47,7 @@ _MODULES = {  # module: the public names it defines
     "objective": ("StyleTargets",),
     "transfer": ("Progress", "StyleTransfer"),
     "io.weights": ("load_conv_weights",),
+    "video": ("VideoOptions", "stylize_video"),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 

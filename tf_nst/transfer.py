@@ -30,6 +30,7 @@ from tf_nst.objective import (
     loss_terms,
     style_targets,
 )
+from tf_nst.temporal import TemporalTarget, temporal_loss
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,11 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class _Session:
-    """Everything one compiled step needs for images of one shape, as variables it can reassign."""
+    """Everything one compiled step needs for images of one shape, as variables it can reassign. With
+    ``temporal``, the step also has the temporal term (``tf_nst.temporal``), its target, mask and weight
+    variables too (weight 0 unless ``reset`` is given a ``TemporalTarget``)."""
 
-    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
+    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig, temporal: bool = False):
         probe = model(tf.zeros(shape), training=False)
         kind = STYLE_LOSSES[config.style_loss]
         self.image = tf.Variable(tf.zeros(shape), name="image")
@@ -76,11 +79,31 @@ class _Session:
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
-        self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
+        self.temporal = None
+        extra_terms = None
+        if temporal:
+            mask_shape = tuple(shape[:-1]) + (1,)
+            self.temporal = TemporalTarget(
+                tf.Variable(tf.zeros(shape), name="temporal_image"),
+                tf.Variable(tf.zeros(mask_shape), name="temporal_mask"),
+                tf.Variable(0.0, name="temporal_weight"),
+            )
 
-    def reset(self, start: tf.Tensor, targets: Targets) -> None:
-        """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
+            def extra_terms(image: tf.Variable) -> dict[str, tf.Tensor]:
+                target = self.temporal
+                return {"temporal": target.weight * temporal_loss(image, target.image, target.mask)[0]}
+
+        self.step = make_step(model, self.image, self.optimizer, self, config, self.health, extra_terms)
+
+    def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
+        """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
+        and a fresh optimizer state."""
         self.image.assign(start)
+        if self.temporal is not None:
+            self.temporal.weight.assign(0.0 if temporal is None else temporal.weight)
+            if temporal is not None:
+                self.temporal.image.assign(tf.convert_to_tensor(temporal.image, tf.float32))
+                self.temporal.mask.assign(tf.convert_to_tensor(temporal.mask, tf.float32))
         for name, variable in self.content.items():
             variable.assign(targets.content[name])
             self.content_weights[name].assign(targets.content_weights[name])
@@ -103,8 +126,11 @@ def make_step(
     targets,
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
+    extra_terms: Callable[[tf.Variable], dict[str, tf.Tensor]] | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
     """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
+
+    ``extra_terms(image)``, when given, are more weighted scalar terms, added to the total inside the step.
 
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
     ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
@@ -120,6 +146,9 @@ def make_step(
     def step() -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             terms = loss_terms(model(image, training=False), image, targets, config)
+            if extra_terms is not None:
+                total, extra = terms.pop("total"), extra_terms(image)
+                terms.update(extra, total=total + tf.add_n(list(extra.values())))
             scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
         gradient = tape.gradient(scaled, image)
         before = tf.identity(image)
@@ -169,11 +198,12 @@ class StyleTransfer:
     >>> result = StyleTransfer(StyleTransferConfig(steps=100)).run(content, style)  # [1, H, W, 3] in [0, 1]
 
     The model computes in ``config.precision`` (``auto``: see ``tf_nst.precision``); a ``model`` given instead
-    is used as it is.
+    is used as it is. With ``temporal``, every step has the temporal term too (for video: see ``run``).
     """
 
-    def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None):
+    def __init__(self, config: StyleTransferConfig, model: keras.Model | None = None, temporal: bool = False):
         self.config = config
+        self.temporal = temporal
         self.model = model or feature_model(config)
         self._sessions: dict[tuple[int, ...], _Session] = {}
 
@@ -186,7 +216,7 @@ class StyleTransfer:
     def session(self, shape: tuple[int, ...]) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``."""
         if shape not in self._sessions:
-            self._sessions[shape] = _Session(self.model, shape, self.config)
+            self._sessions[shape] = _Session(self.model, shape, self.config, self.temporal)
         return self._sessions[shape]
 
     def run(
@@ -198,6 +228,7 @@ class StyleTransfer:
         init_image: tf.Tensor | np.ndarray | None = None,
         steps: int | None = None,
         evaluations_before: int = 0,
+        temporal: TemporalTarget | None = None,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
@@ -206,7 +237,8 @@ class StyleTransfer:
         result has ``content``'s shape. ``init_image`` (``content``'s shape) overrides ``config.init``, and
         ``steps`` ``config.steps``. ``evaluations_before``: evaluations already run for this image (earlier
         pyramid levels); ``Progress.evaluation`` counts on from there. ``callback`` gets a ``Progress`` at each
-        ``evaluation`` that is a multiple of ``report_every`` and after the last step.
+        ``evaluation`` that is a multiple of ``report_every`` and after the last step. ``temporal`` (only with
+        ``StyleTransfer(..., temporal=True)``) adds the temporal term.
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
         the latest good image and count evaluations as ``Progress.evaluation`` does.
@@ -218,8 +250,12 @@ class StyleTransfer:
         steps = config.steps if steps is None else steps
         size = (int(content.shape[2]), int(content.shape[1]))
         session = self.session(tuple(content.shape))
+        if temporal is not None and not self.temporal:
+            raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         session.reset(
-            tf.convert_to_tensor(start_pixels, tf.float32), compute_targets(self.model, content, targets, config)
+            tf.convert_to_tensor(start_pixels, tf.float32),
+            compute_targets(self.model, content, targets, config),
+            temporal,
         )
         start, done, before = time.perf_counter(), 0, evaluations_before
         try:

@@ -2,6 +2,8 @@
 
   tf-nst --content=photo.jpg --style=painting.jpg --output=out.png
   tf-nst --content='photos/*.jpg' --style=a.jpg,b.jpg --output=painted/    # a batch, two styles
+  tf-nst --content=clip.mp4 --style=painting.jpg --output=painted.mp4      # a video (or --output=frames/)
+  tf-nst --video --content='frames/*.png' --style=painting.jpg --output=painted.gif
   tf-nst --overwrite                              # the built-in demo images, written to stylized.png
   tf-nst --export_dir=savedmodels/vgg19_features  # the feature extractor as a SavedModel
 
@@ -25,7 +27,9 @@ with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
     from tf_nst.cli.flags import config_from_flags, define_config_flags
     from tf_nst.cli.runner import RunOptions, Stopped, UsageError, run
+    from tf_nst.cli.video import parse_frames
     from tf_nst.errors import ConfigError, TfNstError
+    from tf_nst.video import FILLS, VideoOptions
 
 FLAGS = flags.FLAGS
 define_config_flags()
@@ -57,6 +61,24 @@ flags.DEFINE_integer(
     "export_max_pixels", 50_000_000, "The export's encoded signature refuses files with more pixels (from the header)."
 )
 flags.DEFINE_integer("export_max_size", 2048, "The export's largest accepted max_size and image side, in pixels.")
+VIDEO_DEFAULTS = VideoOptions()
+flags.DEFINE_boolean(
+    "video", False, "--content is a directory or glob of one clip's frames (name order), not a batch of photos."
+)
+flags.DEFINE_float(
+    "temporal_weight",
+    VIDEO_DEFAULTS.temporal_weight,
+    "Video: weight of the temporal loss (masked mean squared difference to the previous frame's result, warped).",
+)
+flags.DEFINE_integer(
+    "frame_steps", VIDEO_DEFAULTS.frame_steps, "Video: evaluations of each frame after the first (--steps: the first)."
+)
+flags.DEFINE_enum(
+    "fill", VIDEO_DEFAULTS.fill, FILLS, "Video: where flow is unreliable, a frame starts from the content or noise."
+)
+flags.DEFINE_string("frames", None, "Video: only frames START:END (1-based, inclusive; e.g. 1:50, 100:).")
+flags.DEFINE_boolean("resume", False, "Video into a frame directory: keep the frames already there, do the rest.")
+flags.DEFINE_float("frame_rate", None, "Video from frame files: frames per second of the output (default 25).")
 
 
 def fail(message: str, status: int) -> None:
@@ -76,6 +98,8 @@ def options_from_flags() -> RunOptions:
                 raise UsageError(f"--{name}: only used with --export_dir")
     if FLAGS.export_dir is None and (FLAGS.content is None) != (FLAGS.style is None):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
+    if FLAGS.frame_rate is not None and not FLAGS.frame_rate > 0:
+        raise UsageError(f"--frame_rate: must be positive, got {FLAGS.frame_rate}")
     if FLAGS.quiet:
         shown = "none"
     else:
@@ -94,6 +118,11 @@ def options_from_flags() -> RunOptions:
         export_max_pixels=FLAGS.export_max_pixels,
         export_max_size=FLAGS.export_max_size,
         progress=shown,
+        video=FLAGS.video,
+        frames=None if FLAGS.frames is None else parse_frames(FLAGS.frames),
+        resume=FLAGS.resume,
+        frame_rate=FLAGS.frame_rate,
+        video_options=VideoOptions(FLAGS.temporal_weight, FLAGS.frame_steps, FLAGS.fill),
     )
 
 

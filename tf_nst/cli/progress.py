@@ -29,9 +29,10 @@ def loss_text(losses: dict[str, float]) -> str:
     return " ".join(f"{name}={value:.4g}" for name, value in losses.items())
 
 
-def position_text(progress: Progress, image: int = 1, images: int = 1) -> str:
-    """Where the run is, when there is more than one of each: ``image 2/5  scale 1/2 32x32  `` (or empty)."""
-    text = f"image {image}/{images}  " if images > 1 else ""
+def position_text(progress: Progress, image: int = 1, images: int = 1, unit: str = "image", note: str = "") -> str:
+    """Where the run is, when there is more than one of each: ``image 2/5  scale 1/2 32x32  `` (or empty);
+    ``unit`` names what is counted (``frame 12/240``), and ``note`` follows it (a clip's ETA)."""
+    text = f"{unit} {image}/{images}  {note}" if images > 1 else ""
     if progress.scales > 1:
         text += f"scale {progress.scale}/{progress.scales} {progress.size[0]}x{progress.size[1]}  "
     return text
@@ -57,10 +58,15 @@ class Display:
 
     def __init__(self) -> None:
         self.image, self.images = 1, 1
+        self.unit, self.note = "image", ""
 
-    def start_image(self, image: int, images: int) -> None:
-        """The next reports are of image ``image`` (1-based) of ``images``."""
-        self.image, self.images = image, images
+    def start_image(self, image: int, images: int, unit: str = "image", note: str = "") -> None:
+        """The next reports are of image ``image`` (1-based) of ``images``; ``unit`` and ``note`` as for
+        ``position_text``."""
+        self.image, self.images, self.unit, self.note = image, images, unit, note
+
+    def position(self, progress: Progress) -> str:
+        return position_text(progress, self.image, self.images, self.unit, self.note)
 
     def __call__(self, progress: Progress) -> None:
         pass
@@ -83,7 +89,7 @@ class LogLines(Display):
         seconds = 1.0 / max(progress.steps_per_second, 1e-9)
         logging.info(
             "%seval %d/%d  %s  %.3f s/eval  ETA %.0fs",
-            position_text(progress, self.image, self.images),
+            self.position(progress),
             progress.step,
             progress.steps,
             loss_text(progress.losses),
@@ -109,9 +115,9 @@ class LiveLine(Display):
         self.level = None
         self.lines = LogLines(every)
 
-    def start_image(self, image: int, images: int) -> None:
-        super().start_image(image, images)
-        self.lines.start_image(image, images)
+    def start_image(self, image: int, images: int, unit: str = "image", note: str = "") -> None:
+        super().start_image(image, images, unit, note)
+        self.lines.start_image(image, images, unit, note)
 
     def can_draw(self) -> bool:
         """Whether the terminal has room for a line: not when it reports 0 columns."""
@@ -132,7 +138,7 @@ class LiveLine(Display):
             self.bar = tqdm(
                 total=progress.steps,
                 initial=progress.step,
-                desc=position_text(progress, self.image, self.images),
+                desc=self.position(progress),
                 unit="eval",
                 bar_format=self.FORMAT,
                 file=self.stream,

@@ -29,6 +29,7 @@ from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import ImageLike, image_format, save_image
 from tf_nst.quiet import info_logs_silenced
 from tf_nst.transfer import ProgressCallback
+from tf_nst.video import VideoOptions
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
@@ -67,6 +68,11 @@ class RunOptions:
     export_max_pixels: int = 50_000_000  # the export's encoded signature refuses larger files
     export_max_size: int = 2048  # the export's largest max_size and image side
     progress: str = "log"  # bar (a live line, for a terminal) | log | none
+    video: bool = False  # content is a directory or glob of frames of one clip (a video file is always a clip)
+    frames: tuple[int, int | None] | None = None  # a clip's frames START to END (1-based, inclusive; None: last)
+    resume: bool = False  # a frame directory output: skip the frames already written
+    frame_rate: float | None = None  # of a frame directory or glob clip; None: 25 (a video file keeps its own)
+    video_options: VideoOptions = VideoOptions()
 
     def __post_init__(self) -> None:
         if self.save_every < 0 or self.log_every <= 0:
@@ -165,8 +171,11 @@ class Recorders:
         self.last = None
         self.evaluations = 0  # of the images before this one
 
-    def for_image(self, name: str, output: str, index: int, count: int) -> ProgressCallback:
-        """The combined callback for image ``index`` of ``count`` (1-based), written to ``output``."""
+    def for_image(
+        self, name: str, output: str, index: int, count: int, unit: str = "image", note: str = ""
+    ) -> ProgressCallback:
+        """The combined callback for image ``index`` of ``count`` (1-based), written to ``output``; ``unit``
+        and ``note`` as for ``progress.position_text``."""
         if self.last is not None:
             self.evaluations += self.last.evaluations
             self.last = None
@@ -174,7 +183,7 @@ class Recorders:
             self.trace.start(name)
         if self.tensorboard:
             self.tensorboard.start_image(self.evaluations)
-        self.display.start_image(index, count)
+        self.display.start_image(index, count, unit, note)
         snapshots = Snapshots(output, self.options.save_every) if self.options.save_every > 0 else None
         return chain(lambda p: setattr(self, "last", p), self.display, snapshots, self.tensorboard, self.trace)
 
@@ -213,15 +222,20 @@ def stopped(stop: RunStopped, output: str, recorders: Recorders, signum: int) ->
     return Stopped(f"{stop}; saved the last good image to {output}", None)
 
 
+def seed_run(config: StyleTransferConfig) -> None:
+    """TensorFlow's op determinism (if asked for) and random seeds, before a run."""
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    tf.keras.utils.set_random_seed(config.seed)
+
+
 def stylize(options: RunOptions, config: StyleTransferConfig, device: str) -> None:
     """Stylize the content image(s) with the style(s) and write the results; log what was written."""
     styles = list(options.styles) or [np.asarray(demo_style())]
     todo, batch = jobs(options, config.init)
     if options.content is None:
         logging.info("no --content/--style: using the built-in demo images")
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    tf.keras.utils.set_random_seed(config.seed)
+    seed_run(config)
     planned = []
 
     def on_plan(plan: Plan) -> None:
@@ -305,8 +319,15 @@ def export(options: RunOptions, config: StyleTransferConfig) -> None:
 
 
 def run(options: RunOptions, config: StyleTransferConfig, device: str = "CPU") -> None:
-    """Export (``options.export_dir``) or stylize, as the options say; ``device`` is only reported."""
+    """Export (``options.export_dir``), stylize a clip or stylize images, as the options say; ``device`` is only
+    reported."""
+    from tf_nst.cli.video import is_clip, stylize_clip
+
     if options.export_dir is not None:
         export(options, config)
+    elif is_clip(options):
+        stylize_clip(options, config, device)
     else:
+        if options.frames is not None or options.resume or options.frame_rate is not None:
+            raise UsageError("--frames, --resume and --frame_rate are for a clip (a video file, or --video)")
         stylize(options, config, device)

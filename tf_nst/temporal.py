@@ -1,0 +1,25 @@
+"""The temporal term of video stylization (Ruder et al., "Artistic style transfer for videos"): keep a frame's
+result near the previous result warped onto it, wherever the flow between them is reliable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class TemporalTarget:
+    """What a frame's result should stay near: ``image`` (float32 ``[1, H, W, 3]`` in [0, 1], the previous
+    result warped onto this frame) where ``mask`` (``[1, H, W, 1]``, 1 reliable, 0 not) is set, by ``weight``."""
+
+    image: tf.Tensor | np.ndarray
+    mask: tf.Tensor | np.ndarray
+    weight: float
+
+
+def temporal_loss(image: tf.Tensor, target: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Masked mean squared difference, ``[B]``: mean over pixels and channels of mask * (image - target)^2.
+    ``image`` and ``target`` ``[B, H, W, 3]``, ``mask`` ``[B, H, W, 1]``."""
+    return tf.reduce_mean(mask * tf.square(image - target), axis=[1, 2, 3])

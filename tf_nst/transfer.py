@@ -1,9 +1,10 @@
-"""The optimisation: a ``tf.Variable`` image updated by Adam in a ``tf.function``-compiled step.
+"""The optimisation: a ``tf.Variable`` image updated by L-BFGS (the default) or Adam in a ``tf.function``-compiled
+step, one VGG evaluation each, kept in [0, 1].
 
 Only the pixels are optimized, never the network. Targets (content features, style Grams) are computed once
 before the loop. Progress leaves through a callback; this module knows nothing of files or flags.
 
-A ``StyleTransfer`` keeps, per image shape, one image variable, one Adam optimizer, target variables and one
+A ``StyleTransfer`` keeps, per image shape, one image variable, one optimizer, target variables and one
 compiled step, so many images of the same size (a batch of photos) reuse a single trace.
 """
 
@@ -132,7 +133,7 @@ class _Session:
         self.step = make_step(model, self.image, self.optimizer, self, config, self.health)
 
     def reset(self, start: tf.Tensor, targets: Targets) -> None:
-        """Point the session at a new image: start pixels, targets, and a fresh Adam state."""
+        """Point the session at a new image: start pixels, targets, and a fresh optimizer state."""
         self.image.assign(start)
         for name, variable in self.content.items():
             variable.assign(targets.content[name])
@@ -187,7 +188,8 @@ def make_step(
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
+    """One compiled optimizer step (one VGG evaluation) on ``image`` (``[1, H, W, 3]``, kept in [0, 1]: L-BFGS
+    holds pixels at a bound themselves, see ``tf_nst.lbfgs``; Adam's are clipped); returns the loss terms.
 
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
     ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
@@ -227,11 +229,11 @@ def make_step(
 
 
 def make_optimizer(model: keras.Model, config: StyleTransferConfig) -> keras.optimizers.Optimizer:
-    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS whose first step
-    changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model`` computes in
-    float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
+    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS in the box [0, 1]
+    whose first step changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model``
+    computes in float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
     if config.optimizer == "lbfgs":
-        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate)
+        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate, bounds=(0.0, 1.0))
     else:
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     if any(layer.compute_dtype == "float16" for layer in model.layers):

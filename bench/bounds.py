@@ -4,10 +4,10 @@
     python bench/bounds.py --size=256 --steps=100 --contrast=3
 
 The content is the built-in demo photo with its contrast raised (``--contrast``, default 1.8), so many of its
-pixel values sit at 0 or 1 (blown highlights, crushed shadows). The same run, one level from the content image, is made twice: with tf_nst's L-BFGS, which holds
-the pixels at 0 or 1 whose gradient points out of [0, 1] (the active set of L-BFGS-B), and with the same
-optimizer without bounds, its steps only clipped afterwards (tf_nst before the bounds). Prints the total loss
-after a few evaluation counts for each.
+pixel values sit at 0 or 1 (blown highlights, crushed shadows). The same run, one level from the content
+image, is made twice: with tf_nst's L-BFGS, which holds the pixels at 0 or 1 whose gradient points out of
+[0, 1] (the active set of L-BFGS-B), and with the same optimizer without bounds, its steps only clipped
+afterwards (tf_nst before the bounds). Prints the total loss after a few evaluation counts for each.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def main() -> None:
     config = tf_nst.StyleTransferConfig(max_size=args.size, steps=args.steps, scales=1, precision="float32")
     saturated = np.mean((content <= 0) | (content >= 1))
     print(
-        f"{args.size} px, contrast {args.contrast}: {saturated:.0%} of the content's values at 0 or 1, {args.steps} evaluations"
+        f"{args.size} px, contrast {args.contrast}: {saturated:.0%} of the content's values at 0 or 1, "
+        f"{args.steps} evaluations"
     )
     shown = sorted({args.steps // 6, args.steps // 3, args.steps // 2, args.steps})
     original = transfer.make_optimizer
@@ -51,7 +52,9 @@ def main() -> None:
 
         transfer.make_optimizer = make
         losses = {}
-        tf_nst.stylize(content, style, config, lambda p: losses.update({p.evaluation: p.losses["total"]}), 1)
+        tf_nst.stylize(
+            content, style, config, lambda p, losses=losses: losses.update({p.evaluation: p.losses["total"]}), 1
+        )
         transfer.make_optimizer = original
         print(f"{label:>20}: " + "  ".join(f"{n}: {losses[n]:.4g}" for n in shown))
 

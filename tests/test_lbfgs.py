@@ -167,9 +167,9 @@ def box_quadratic(n: int = 200):
     a = np.diag(np.logspace(0, 1, n)) + q @ q.T / 5
     target = rng.uniform(0.2, 0.8, n)
     target[: n // 2] = np.where(rng.random(n // 2) < 0.5, -0.5, 1.5)
-    x = np.clip(target, 0, 1)
-    for _ in range(20000):
-        x = np.clip(x - 0.01 * a @ (x - target), 0, 1)
+    x, lipschitz = np.clip(target, 0, 1), np.linalg.eigvalsh(a).max()
+    for _ in range(3000):
+        x = np.clip(x - a @ (x - target) / lipschitz, 0, 1)
     best = 0.5 * (x - target) @ a @ (x - target)
     a, target = tf.constant(a, tf.float32), tf.constant(target, tf.float32)
     return (lambda x: 0.5 * tf.reduce_sum((x - target) * tf.linalg.matvec(a, x - target))), target, best

@@ -52,7 +52,7 @@ def optimizer_images(optimizer: str, history_size: int) -> int:
     """Image-sized float32 buffers an optimizer keeps: Adam's two moments; L-BFGS's position and gradient
     changes (two images per pair, ``history_size`` pairs), and eight more: its previous position and gradient,
     the two-loop recursion's working vectors, the direction and the step. Measured (VmHWM, 3 evaluations,
-    bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px (bench/README.md)."""
+    bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px and 1.98 at 2048 px (bench/README.md)."""
     return 2 if optimizer == "adam" else 2 * history_size + 8
 
 

@@ -1,15 +1,17 @@
 """Speed, memory and quality of tf_nst on this machine, against a plain TensorFlow loop, in one run.
 
-    python bench/bench.py                                 # 256, 512 and 1024 px, 40 steps each (~15 min, 2 cores)
+    python bench/bench.py                                 # 256, 512 and 1024 px, 40 steps each (~25 min, 2 cores)
     python bench/bench.py --sizes=256,512 --steps=20      # less
+    python bench/bench.py --modes=naive,lbfgs:auto        # the reference loop and tf_nst's defaults only
 
 Measures, each in its own process so that peak memory is per run:
 - the machine's peak: a 3x3, 512-channel convolution in float32 and in bfloat16 (TFLOP/s, best of a few runs);
-- per size: seconds per step (median after warm-up) of tf_nst in float32 and in its automatic precision, and of
-  a naive float32 loop written here the way the TensorFlow tutorial does it (keras.applications VGG-19 with the
-  same weights, same layers and losses, Adam, a plain tf.function step);
+- per size: seconds per step (one VGG evaluation; median after warm-up) of a naive float32 loop written here the
+  way the TensorFlow tutorial does it (keras.applications VGG-19 with the same weights, same layers and losses,
+  Adam, a plain tf.function step), and of tf_nst with Adam (like with like) and with L-BFGS (its default), each
+  in float32 and in its automatic precision;
 - the FLOP rate each achieves, as a fraction of the measured peak of its precision;
-- peak resident memory (VmHWM), beside tf_nst's own estimate;
+- peak resident memory (VmHWM), beside tf_nst's own estimate for that optimizer's state;
 - quality: the total loss of each result after the same steps from the same start, evaluated in float32.
 
 Prints a table and writes it as JSON to bench/results/. Uses ../shared/images/tubingen.jpg and starry_night.jpg
@@ -31,7 +33,8 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_IMAGES = REPO.parent / "shared" / "images"
 RESULTS = REPO / "bench" / "results"
-MODES = ("naive", "float32", "auto")  # the reference loop, tf_nst in float32, tf_nst in its automatic precision
+# the reference loop (Adam, float32), then tf_nst as optimizer:precision
+MODES = ("naive", "adam:float32", "adam:auto", "lbfgs:float32", "lbfgs:auto")
 
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -193,10 +196,11 @@ def float32_loss(result, content, style, config) -> float:
 def run_once(mode: str, size: int, steps: int, warmup: int) -> dict:
     from tf_nst.config import StyleTransferConfig
     from tf_nst.features import CONV_LAYERS
-    from tf_nst.memory import peak_bytes
+    from tf_nst.memory import optimizer_images, peak_bytes
 
     content, style, source = images(size)
-    config = StyleTransferConfig(max_size=size, precision="float32" if mode == "naive" else mode)
+    optimizer, precision = ("adam", "float32") if mode == "naive" else mode.split(":")
+    config = StyleTransferConfig(max_size=size, precision=precision, optimizer=optimizer)
     loop = naive_loop if mode == "naive" else tf_nst_loop
     result, times, precision, reason = loop(content, style, config, steps)
     peak = vm_peak_bytes()  # before the float32 evaluation below adds a model of its own
@@ -204,6 +208,7 @@ def run_once(mode: str, size: int, steps: int, warmup: int) -> dict:
     layers = config.content_layers + config.style_layers
     return {
         "mode": mode,
+        "optimizer": config.optimizer,
         "size": size,
         "height": height,
         "width": width,
@@ -215,7 +220,14 @@ def run_once(mode: str, size: int, steps: int, warmup: int) -> dict:
         "step_times": times,
         "flops_per_step": step_flops(height, width, max(layers, key=CONV_LAYERS.index)),
         "peak_rss": peak,
-        "estimated_peak": peak_bytes((width, height), style.shape[2:0:-1], layers, precision),
+        "estimated_peak": peak_bytes(
+            (width, height),
+            style.shape[2:0:-1],
+            layers,
+            precision,
+            "CPU",
+            optimizer_images(optimizer, config.history_size),
+        ),
         "loss_float32": float32_loss(result, content, style, config),
     }
 
@@ -249,14 +261,15 @@ def machine() -> dict:
 
 
 def table(peak: dict, runs: list[dict]) -> str:
-    columns = "size loop precision s/step speed-up TFLOP/s of_peak peak_RSS estimate loss_float32".split()
+    columns = "size loop optimizer precision s/step speed-up TFLOP/s of_peak peak_RSS estimate loss_float32".split()
     lines = ["| " + " | ".join(c.replace("_", " ") for c in columns) + " |", "|" + "---|" * len(columns)]
     for run in runs:
         reference = next(r for r in runs if r["size"] == run["size"] and r["mode"] == "naive")
         rate = run["flops_per_step"] / run["s_per_step"] / 1e12
-        name = {"naive": "reference", "float32": "tf_nst", "auto": "tf_nst auto"}[run["mode"]]
+        name = "reference" if run["mode"] == "naive" else "tf_nst" + " auto" * run["mode"].endswith(":auto")
         lines.append(
-            f"| {run['width']}x{run['height']} | {name} | {run['precision']} | {run['s_per_step']:.3f} "
+            f"| {run['width']}x{run['height']} | {name} | {run['optimizer']} | {run['precision']} "
+            f"| {run['s_per_step']:.3f} "
             f"| {reference['s_per_step'] / run['s_per_step']:.2f}x | {rate:.2f} | {rate / peak[run['precision']]:.0%} "
             f"| {run['peak_rss'] / 2**30:.2f} GB | {run['estimated_peak'] / 2**30:.2f} GB | {run['loss_float32']:.4g} |"
         )
@@ -269,7 +282,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="steps per run (the loss is compared after these)")
     parser.add_argument("--warmup", type=int, default=3, help="first steps left out of the timing (tracing)")
     parser.add_argument("--repeats", type=int, default=10, help="timed repeats of the peak convolution")
-    parser.add_argument("--modes", default=",".join(MODES), help="naive,float32,auto or a subset")
+    parser.add_argument("--modes", default=",".join(MODES), help="naive and optimizer:precision pairs, comma-separated")
     parser.add_argument("--results", default=str(RESULTS), help="folder for the JSON report")
     parser.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -295,7 +308,7 @@ def main() -> None:
             run = worker(mode, str(size), str(args.steps), str(args.warmup))
             runs.append(run)
             print(
-                f"  {size} px {mode:8s} {run['precision']:9s} {run['s_per_step']:.3f} s/step  "
+                f"  {size} px {mode:13s} {run['precision']:9s} {run['s_per_step']:.3f} s/step  "
                 f"peak {run['peak_rss'] / 2**30:.2f} GB  loss {run['loss_float32']:.4g}  ({run['reason']})",
                 flush=True,
             )

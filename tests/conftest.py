@@ -67,6 +67,27 @@ def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedP
     )
 
 
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    """The ``tf-nst`` command in this process (its flag parsing, ``main`` and exit status), for runs that end
+    before any stylization (bad flags, inputs, outputs): like ``run_cli`` without the interpreter's start-up.
+    A traceback cannot hide here: an exception the command does not turn into an exit status fails the test."""
+    import contextlib
+    import io
+
+    from tf_nst.cli import main as command
+
+    argv, stdout, stderr = ["tf-nst", *args], io.StringIO(), io.StringIO()
+    status = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            command.main(command.parse_flags(argv))
+        except SystemExit as exit:
+            status = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            command.FLAGS.unparse_flags()
+    return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
+
+
 def one_line_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> None:
     """Assert the CLI exited with ``status`` and one ``tf_nst: error:`` line naming every fragment."""
     assert result.returncode == status, result.stderr

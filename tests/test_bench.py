@@ -26,6 +26,7 @@ def test_tiny_benchmark_run_writes_its_table_and_json(tmp_path):
             "--steps=3",
             "--warmup=1",
             "--repeats=1",
+            "--modes=naive,adam:float32,lbfgs:auto",
             f"--results={tmp_path}",
         ],
         capture_output=True,
@@ -33,8 +34,14 @@ def test_tiny_benchmark_run_writes_its_table_and_json(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| 64x48 | tf_nst auto |" in result.stdout
+    assert (
+        "| 64x48 | tf_nst auto | lbfgs |" in result.stdout and "| 64x48 | reference | adam | float32 |" in result.stdout
+    )
     (report,) = tmp_path.glob("bench-*.json")
     runs = json.loads(report.read_text())["runs"]
-    assert [run["mode"] for run in runs] == ["naive", "float32", "auto"]
+    assert [(run["mode"], run["optimizer"]) for run in runs] == [
+        ("naive", "adam"),
+        ("adam:float32", "adam"),
+        ("lbfgs:auto", "lbfgs"),
+    ]
     assert all(run["peak_rss"] > 0 and run["loss_float32"] > 0 for run in runs)

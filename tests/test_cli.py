@@ -276,3 +276,9 @@ def test_real_photo_and_painting_are_stylized(tmp_path):
     assert np.linalg.norm(out.mean((0, 1)) - painting.mean((0, 1))) < np.linalg.norm(
         photo.mean((0, 1)) - painting.mean((0, 1))
     )
+
+
+def test_ci_runs_the_readmes_test_command():
+    readme = (REPO / "README.md").read_text()
+    command = re.search(r"Set up and run the tests.*?```sh\n(.*?)\n```", readme, re.S).group(1)
+    assert command in (REPO / ".ci" / "run").read_text().splitlines()

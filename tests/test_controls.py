@@ -179,14 +179,24 @@ def test_batch_skips_a_broken_file_and_reports_it(image_files, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_batch_from_a_glob_reuses_one_trace(image_files, tmp_path):
+def test_batch_from_a_glob_stylizes_each_photo_into_its_own_file(image_files, tmp_path):
+    """Each output is its own photo stylized: nearer its own photo than the other's, and changed by the style.
+    (That a batch of same-size photos reuses one compiled step is checked on ``Stylizer`` below.)"""
+    from tf_nst.cli.runner import RunOptions, run
+
     content, style = image_files
-    for name in ("a.png", "b.png"):
-        Image.fromarray(gradient_image(96, 64, seed=len(name))).save(tmp_path / name)
+    photos = {}
+    for seed, name in enumerate(("a.png", "b.png"), 1):
+        photos[name] = gradient_image(96, 64, seed=seed * 7)[::-1] if seed == 2 else gradient_image(96, 64, seed=7)
+        Image.fromarray(photos[name]).save(tmp_path / name)
     output = tmp_path / "out"
-    result = run_cli(f"--content={tmp_path / '*.png'}", f"--style={style}", f"--output={output}", *FAST)
-    assert result.returncode == 0, result.stderr
+    options = RunOptions(content=str(tmp_path / "*.png"), styles=(str(style),), output=str(output))
+    run(options, tf_nst.StyleTransferConfig(max_size=48, steps=2))
     assert sorted(os.listdir(output)) == ["a.png", "b.png", "content.png"]
+    for name, other in (("a.png", "b.png"), ("b.png", "a.png")):
+        result = np.asarray(Image.open(output / name), np.float32)
+        own, theirs = (np.asarray(Image.fromarray(photos[n]).resize((48, 32)), np.float32) for n in (name, other))
+        assert 0 < np.abs(result - own).mean() < np.abs(result - theirs).mean()
 
 
 def test_stylize_batch_yields_errors_in_place(random_model, tmp_path):

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_cli
+from conftest import REPO, gradient_image, one_line_error, run_cli, run_command
 from PIL import Image
 
 import tf_nst
@@ -63,14 +63,14 @@ def test_bad_content_file(tmp_path, image_files, make, status, fragment):
     bad = make(tmp_path)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = run_cli(f"--content={bad}", f"--style={image_files[1]}", f"--output={out_dir / 'o.png'}", "--steps=1")
+    result = run_command(f"--content={bad}", f"--style={image_files[1]}", f"--output={out_dir / 'o.png'}", "--steps=1")
     one_line_error(result, status, fragment)
     assert os.listdir(out_dir) == []
 
 
 def test_bad_style_file(tmp_path, image_files):
     bad = write(tmp_path, "painting.png", b"\x89PNG\r\n\x1a\n garbage")
-    result = run_cli(f"--content={image_files[0]}", f"--style={bad}", f"--output={tmp_path / 'o.png'}", "--steps=1")
+    result = run_command(f"--content={image_files[0]}", f"--style={bad}", f"--output={tmp_path / 'o.png'}", "--steps=1")
     one_line_error(result, 1, "painting.png")
     assert not (tmp_path / "o.png").exists()
 
@@ -109,7 +109,7 @@ BAD_FLAGS = [
 def test_bad_flag_is_a_usage_error(image_files, tmp_path, flag, fragment):
     content, style = image_files
     output = tmp_path / "out.png"
-    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", "--steps=1", flag)
     one_line_error(result, 2, fragment)
     assert not output.exists()
 
@@ -127,7 +127,7 @@ def test_bad_output_is_refused_before_any_work(image_files, tmp_path, output, st
     (tmp_path / "existing.png").write_bytes(b"keep me")
     (tmp_path / "a_directory").mkdir()
     before = sorted(os.listdir(tmp_path))
-    result = run_cli(f"--content={image_files[0]}", f"--style={image_files[1]}", f"--output={tmp_path / output}")
+    result = run_command(f"--content={image_files[0]}", f"--style={image_files[1]}", f"--output={tmp_path / output}")
     one_line_error(result, status, fragment)
     assert sorted(os.listdir(tmp_path)) == before and (tmp_path / "existing.png").read_bytes() == b"keep me"
 
@@ -193,9 +193,12 @@ def test_earlier_snapshots_are_not_replaced_silently(image_files, tmp_path):
 def test_non_finite_loss_keeps_the_last_good_image(random_model, optimizer, style_weight):
     content = gradient_image(48, 40)[None].astype(np.float32) / 255
     config = tf_nst.StyleTransferConfig(steps=5, style_weight=style_weight, optimizer=optimizer)
+    reports = []
     with pytest.raises(tf_nst.errors.NumericalError, match=r"at evaluation \d.*learning_rate") as info:
-        StyleTransfer(config, model=random_model).run(content, content[:, :, ::-1])
-    assert np.isfinite(info.value.image.numpy()).all() and info.value.image.shape == content.shape
+        StyleTransfer(config, model=random_model).run(content, content[:, :, ::-1], reports.append, report_every=1)
+    last_good = reports[-1].image.numpy() if reports else content  # the start image, if the first one failed
+    assert info.value.step == len(reports) < 5
+    np.testing.assert_array_equal(info.value.image.numpy(), last_good)
 
 
 def test_non_finite_loss_at_the_cli_saves_the_last_good_image(image_files, tmp_path):
@@ -214,9 +217,10 @@ def test_non_finite_loss_at_the_cli_saves_the_last_good_image(image_files, tmp_p
 
 
 def test_sigkill_never_leaves_a_corrupt_output(image_files, tmp_path):
-    """Kill the CLI at several moments while it writes a snapshot every step; the output, if present, decodes."""
+    """Kill the CLI at several moments after its first snapshot, while it writes one every evaluation: every
+    snapshot it leaves decodes."""
     output = tmp_path / "out.png"
-    for delay in (3.0, 4.5, 6.0):
+    for delay in (0.0, 0.05, 0.3):
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -232,10 +236,16 @@ def test_sigkill_never_leaves_a_corrupt_output(image_files, tmp_path):
             stderr=subprocess.DEVNULL,
             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
         )
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob("out.*.png")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
-        for path in tmp_path.glob("out*.png"):
+        assert process.returncode == -signal.SIGKILL  # killed while running, not ended on its own
+        snapshots = list(tmp_path.glob("out.*.png"))
+        assert snapshots  # the kill came after snapshots were written: there is something to check
+        for path in snapshots:
             with Image.open(path) as image:
                 image.load()  # raises on a partial file
         for path in tmp_path.glob("out.0*.png"):

@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, gradient_image, one_line_error, run_cli
+from conftest import REPO, gradient_image, one_line_error, run_cli, run_command
 from PIL import Image
 
 from tf_nst.config import StyleTransferConfig
@@ -671,13 +671,14 @@ def test_cli_exports_the_flagged_layers_refuses_to_overwrite_and_overwrites(tmp_
         (lambda d: ["--export_dir=models", "--export_max_size=100000"], "--export_max_size"),
     ],
 )
-def test_cli_export_usage_errors(tmp_path, args, fragment):
-    one_line_error(run_cli(*args(tmp_path), cwd=tmp_path), 2, fragment)
+def test_cli_export_usage_errors(tmp_path, monkeypatch, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    one_line_error(run_command(*args(tmp_path)), 2, fragment)
     assert not (tmp_path / "models").exists()
 
 
 def test_cli_export_with_bad_weights_is_a_failure(tmp_path):
     bad = tmp_path / "vgg.h5"
     bad.write_bytes(b"not hdf5")
-    one_line_error(run_cli(f"--export_dir={tmp_path / 'models'}", f"--weights={bad}", *CLI_LAYERS), 1, str(bad))
+    one_line_error(run_command(f"--export_dir={tmp_path / 'models'}", f"--weights={bad}", *CLI_LAYERS), 1, str(bad))
     assert not (tmp_path / "models").exists()

@@ -59,12 +59,15 @@ def test_transparent_pixels_become_white(tmp_path):
     np.testing.assert_allclose(pixels, 1.0)
 
 
-def test_exif_orientation_is_honoured(tmp_path):
-    image = Image.fromarray(gradient_image(80, 40))
+@pytest.mark.parametrize("orientation, turns", [(3, 2), (6, -1), (8, 1)])  # np.rot90 turns, counter-clockwise
+def test_exif_orientation_is_honoured(tmp_path, orientation, turns):
+    """6 (turn clockwise to display) and 8 (anticlockwise) give the same shape: the pixels tell them apart."""
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
-    path = save(tmp_path, image, "rotated.jpg", exif=exif)
-    assert load_image(path).shape == (1, 80, 40, 3)
+    exif[0x0112] = orientation
+    path = save(tmp_path, Image.fromarray(gradient_image(80, 40)), "rotated.jpg", exif=exif)
+    with Image.open(path) as stored:
+        upright = np.rot90(np.asarray(stored.convert("RGB"), np.float32) / 255, turns)
+    np.testing.assert_allclose(load_image(path)[0], upright, atol=1e-6)
 
 
 def test_resize_to_max_size_keeps_aspect_ratio(tmp_path):

@@ -110,3 +110,85 @@ def test_lbfgs_starts_afresh_for_each_image(random_model):
     first = transfer.run(content, style).numpy()
     second = transfer.run(content, style).numpy()
     np.testing.assert_allclose(first, second, atol=1e-6)
+
+
+def test_a_pair_without_positive_curvature_is_skipped():
+    """On a concave function s.y < 0: the pair is not remembered and the step stays scaled steepest descent."""
+    x = tf.Variable([1.0, 2.0])
+    optimizer = LBFGS(initial_step=0.1)
+    for _ in range(2):
+        gradient = -x.read_value()  # of -|x|^2 / 2
+        before = x.numpy()
+        optimizer.apply_gradients([(gradient, x)])
+    assert int(optimizer._pairs.value) == 0
+    np.testing.assert_allclose(x.numpy() - before, 0.1 * before / np.abs(before).max(), rtol=1e-6)
+
+
+def test_a_pair_whose_curvature_ratio_overflows_is_skipped():
+    """s.y = 1e-35 passes s.y > 1e-10 y.y, but y.y = 1e-40 is 0 in float32, so gamma = s.y / y.y is infinite
+    (as ``1 / s.y`` can be): such a pair must not be used."""
+    x = tf.Variable([0.5, 0.5])
+    optimizer = LBFGS(initial_step=0.1)
+    optimizer.apply_gradients([(tf.constant([1.0, 1.0]), x)])
+    x.assign([1e-15, 0.0])
+    optimizer._previous_position.assign([0.0, 0.0])
+    optimizer._previous_gradient.assign([0.0, 1.0])
+    optimizer.apply_gradients([(tf.constant([1e-20, 1.0]), x)])
+    assert int(optimizer._pairs.value) == 0 and np.isfinite(float(optimizer._gamma.value))
+    assert np.all(np.isfinite(x.numpy()))
+
+
+def test_a_direction_that_is_not_downhill_falls_back_to_steepest_descent():
+    """A history whose two-loop direction points uphill (negative curvature forced into it): the step is
+    steepest descent with the largest change ``initial_step``."""
+    x = tf.Variable([0.0, 0.0])
+    optimizer = LBFGS(history_size=2, initial_step=0.1)
+    optimizer.build([x])
+    optimizer._s.assign([[1.0, 0.0], [0.0, 0.0]])
+    optimizer._y.assign([[-1.0, 0.0], [0.0, 0.0]])
+    optimizer._rho.assign([-1.0, 0.0])
+    optimizer._pairs.assign(1)
+    optimizer._gamma.assign(-1.0)  # with this history, -H g = +g: uphill
+    gradient = tf.constant([2.0, -1.0])
+    direction = two_loop_direction(gradient, optimizer._s, optimizer._y, optimizer._rho, 0, -1.0)
+    assert float(tf.reduce_sum(direction * gradient)) > 0
+    optimizer.iterations.assign(1)
+    optimizer._previous_position.assign(x)  # s = 0: no new pair
+    optimizer._previous_gradient.assign(gradient)
+    optimizer.apply_gradients([(gradient, x)])
+    np.testing.assert_allclose(x.numpy(), [-0.1, 0.05], rtol=1e-6)
+
+
+def box_quadratic(n: int = 200):
+    """0.5 (x - t)' A (x - t), A coupled and ill-conditioned, with half the optimum t outside [0, 1]; and the
+    box-constrained minimum's loss (projected gradient descent, run long)."""
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(n, 5))
+    a = np.diag(np.logspace(0, 1, n)) + q @ q.T / 5
+    target = rng.uniform(0.2, 0.8, n)
+    target[: n // 2] = np.where(rng.random(n // 2) < 0.5, -0.5, 1.5)
+    x, lipschitz = np.clip(target, 0, 1), np.linalg.eigvalsh(a).max()
+    for _ in range(3000):
+        x = np.clip(x - a @ (x - target) / lipschitz, 0, 1)
+    best = 0.5 * (x - target) @ a @ (x - target)
+    a, target = tf.constant(a, tf.float32), tf.constant(target, tf.float32)
+    return (lambda x: 0.5 * tf.reduce_sum((x - target) * tf.linalg.matvec(a, x - target))), target, best
+
+
+def test_bounds_hold_saturated_coordinates_out_of_the_curvature_and_step():
+    """From a start where half the coordinates sit at 0 or 1 pushing outwards (as a photo's blown highlights
+    do), L-BFGS with the bounds reaches the box minimum in 20 steps; clipped after each step without them, it
+    is still far off (bench/README.md, "L-BFGS at the bounds", has the same on style transfer)."""
+    loss, target, best = box_quadratic()
+    gaps = {}
+    for bounds in (None, (0.0, 1.0)):
+        x = tf.Variable(tf.clip_by_value(target, 0.0, 1.0))
+        optimizer = LBFGS(history_size=10, initial_step=0.05, bounds=bounds)
+        for _ in range(20):
+            with tf.GradientTape() as tape:
+                value = loss(x)
+            optimizer.apply_gradients([(tape.gradient(value, x), x)])
+            x.assign(tf.clip_by_value(x, 0.0, 1.0))
+        gaps[bounds] = float(loss(x)) - best
+    assert gaps[(0.0, 1.0)] < 1e-3 * best
+    assert gaps[None] > 100 * max(gaps[(0.0, 1.0)], 1e-6)

@@ -25,10 +25,19 @@ def test_embedded_weights_have_keras_vgg19_shapes(embedded):
     assert sorted(embedded) == sorted(CONV_LAYERS)
 
 
-def test_dequantize_is_a_table_lookup():
-    table = np.linspace(-1, 1, 256, dtype=np.float32)
+def test_dequantize_looks_codes_up_in_the_table(tmp_path):
+    """Codes pick centroids by index: checked against values written out by hand, in memory and from a file."""
+    table = np.zeros(256, np.float32)
+    table[[0, 1, 128, 255]] = [-0.5, 0.25, 2.0, 7.0]
     codes = np.array([[0, 255], [128, 1]], np.uint8)
-    np.testing.assert_array_equal(dequantize(codes, table), table[codes])
+    expected = np.array([[-0.5, 7.0], [2.0, 0.25]], np.float32)
+    np.testing.assert_array_equal(dequantize(codes, table), expected)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, **{"block1_conv1/codes": codes, "block1_conv1/table": table, "block1_conv1/bias": [1.5, -1.0]})
+    kernel, bias = load_quantized(str(path), expected_sha256=None)["block1_conv1"]
+    np.testing.assert_array_equal(kernel, expected)
+    np.testing.assert_array_equal(bias, [1.5, -1.0])
+    assert kernel.dtype == bias.dtype == np.float32
 
 
 def test_feature_model_matches_keras_vgg19_with_the_same_weights(embedded):

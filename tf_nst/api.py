@@ -104,12 +104,19 @@ class Stylizer:
         self.on_plan = on_plan
         self.precision = resolve_precision(config.precision)
         self.config = config.replace(precision=self.precision.precision)
-        self.transfer = transfer or StyleTransfer(self.config)
+        self._transfer = transfer
         self.style_names = [_style_name(s, i) for i, s in enumerate(style_list(style))]
         styles = zip(style_list(style), self.style_names)
         self.styles = [as_pixels(s, name, self.config.max_input_pixels) for s, name in styles]
         self.config.blend_weights(len(self.styles))  # refuse a count mismatch before any work
         self._prepared: dict[tuple, tuple[list[np.ndarray], StyleTargets]] = {}
+
+    @property
+    def transfer(self) -> StyleTransfer:
+        """The optimisation loop and its feature model, built on first use (so a bad image fails before it)."""
+        if self._transfer is None:
+            self._transfer = StyleTransfer(self.config)
+        return self._transfer
 
     def plan(self, content: np.ndarray) -> Plan:
         """The plan for ``content`` pixels ``[H, W, 3]`` (levels that fit every style image; memory estimated

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tf_nst.errors import ConfigError
 from tf_nst.layers import MIN_SIDE, check_layer_names
+from tf_nst.limits import MAX_INPUT_PIXELS
 from tf_nst.precision import PRECISIONS
 
 PAPER_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -56,7 +57,7 @@ class StyleTransferConfig:
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
     style_scale: float = 1.0  # style image's longest side relative to the output's
     preserve_colors: str = "none"  # none | luminance | histogram
-    max_input_pixels: int = 100_000_000  # larger input images are refused before decoding
+    max_input_pixels: int = MAX_INPUT_PIXELS  # larger input images are refused before decoding
     weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
     pooling: str = "max"  # max | avg; max is what VGG's weights were trained with (avg not re-tuned)
     precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in

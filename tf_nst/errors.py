@@ -9,6 +9,10 @@ class ConfigError(TfNstError, ValueError):
     """A setting is out of range or unknown (a usage error)."""
 
 
+class UsageError(ConfigError):
+    """Options that make no sense together, or an output that will not be written (the commands' exit status 2)."""
+
+
 class ImageError(TfNstError):
     """An image file cannot be read, decoded or written."""
 

@@ -46,13 +46,19 @@ def two_loop_direction(
 
 
 class LBFGS(keras.optimizers.Optimizer):
-    """Limited-memory BFGS without a line search, for one variable.
+    """Limited-memory BFGS without a line search, for one variable, optionally kept in a box.
 
     Step k moves by ``learning_rate * d_k`` where ``d_k = -H_k g_k`` from the last ``history_size`` position and
     gradient changes. The first step (no curvature known yet) is steepest descent scaled so that its largest
     coordinate change is ``initial_step``; so is any step whose direction is not downhill. No step changes a
     coordinate by more than ``max_step`` (a trust region against a wild curvature estimate). Curvature pairs with
-    ``s . y <= 0`` (no positive curvature, e.g. after a clipped coordinate) are skipped.
+    ``s . y <= 1e-10 y . y``, or whose ``1 / s . y`` or ``s . y / y . y`` is not finite, are skipped.
+
+    ``bounds`` = (low, high) keeps every coordinate in [low, high], with the active set of L-BFGS-B: a
+    coordinate at a bound whose gradient points out of the box is held. Its gradient and step are zero, and it
+    is left out of the pairs ``s``, ``y``, of the downhill test and of the step scaling, so pixels stuck at 0
+    or 1 neither shrink the curvature estimate ``gamma = s.y / y.y`` nor the step of every other pixel. Steps
+    are then projected into the box.
     """
 
     def __init__(
@@ -61,15 +67,19 @@ class LBFGS(keras.optimizers.Optimizer):
         history_size: int = 20,
         initial_step: float = 0.02,
         max_step: float = 0.25,
+        bounds: tuple[float, float] | None = None,
         name: str = "lbfgs",
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if history_size < 1:
             raise ValueError(f"history_size must be at least 1, got {history_size}")
+        if bounds is not None and not bounds[0] < bounds[1]:
+            raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
         self.history_size = history_size
         self.initial_step = initial_step
         self.max_step = max_step
+        self.bounds = None if bounds is None else (float(bounds[0]), float(bounds[1]))
 
     def build(self, var_list):
         if self.built:
@@ -88,40 +98,57 @@ class LBFGS(keras.optimizers.Optimizer):
         self._previous_position = self.add_variable_from_reference(variable, "previous_position")
         self._previous_gradient = self.add_variable_from_reference(variable, "previous_gradient")
 
+    def free(self, position: tf.Tensor, gradient: tf.Tensor) -> tf.Tensor:
+        """1 where a coordinate may move, 0 where it is at a bound and the gradient points out of the box."""
+        if self.bounds is None:
+            return tf.ones_like(position)
+        low, high = self.bounds
+        held = ((position <= low) & (gradient > 0)) | ((position >= high) & (gradient < 0))
+        return tf.cast(~held, position.dtype)
+
     def update_step(self, gradient, variable, learning_rate):
-        gradient = tf.cast(gradient, variable.dtype)
+        raw_gradient = tf.cast(gradient, variable.dtype)
         position = tf.convert_to_tensor(variable)
-        s = position - self._previous_position.value
-        y = gradient - self._previous_gradient.value
+        free = self.free(position, raw_gradient)
+        gradient = raw_gradient * free  # the projected gradient
+        s = (position - self._previous_position.value) * free
+        y = (raw_gradient - self._previous_gradient.value) * free
         sy, yy = _dot(s, y), _dot(y, y)
         m = self.history_size
-        accept = (self.iterations.value > 0) & (sy > 1e-10 * yy) & tf.math.is_finite(sy)
+        rho, gamma = 1.0 / sy, sy / yy
+        usable = (sy > 1e-10 * yy) & tf.math.is_finite(rho) & tf.math.is_finite(gamma)
+        accept = (self.iterations.value > 0) & usable
 
         def remember():
             slot = (self._newest.value + tf.cast(self._pairs.value > 0, tf.int32)) % m
             self._s.value.scatter_nd_update([[slot]], s[None])
             self._y.value.scatter_nd_update([[slot]], y[None])
-            self._rho.value.scatter_nd_update([[slot]], [1.0 / sy])
+            self._rho.value.scatter_nd_update([[slot]], [rho])
             self._newest.assign(slot)
             self._pairs.assign(tf.minimum(self._pairs.value + 1, m))
-            self._gamma.assign(sy / yy)
+            self._gamma.assign(gamma)
             return tf.constant(True)
 
         tf.cond(accept, remember, lambda: tf.constant(False))
         steepest = self.initial_step / (tf.reduce_max(tf.abs(gradient)) + 1e-30)
         gamma = tf.where(self._pairs.value > 0, self._gamma.value, steepest)
         history = [tf.convert_to_tensor(v.value) for v in (self._s, self._y, self._rho)]  # one read each, not 2m
-        direction = two_loop_direction(gradient, *history, self._newest.value, gamma)
+        direction = two_loop_direction(gradient, *history, self._newest.value, gamma) * free
         downhill = _dot(direction, gradient) < 0
         direction = tf.where(downhill, direction, -steepest * gradient)
         step = tf.cast(learning_rate, variable.dtype) * direction
         largest = tf.reduce_max(tf.abs(step))
         step = step * tf.minimum(1.0, self.max_step / (largest + 1e-30))
         self._previous_position.assign(position)
-        self._previous_gradient.assign(gradient)
-        self.assign_add(variable, step)
+        self._previous_gradient.assign(raw_gradient)
+        if self.bounds is None:
+            self.assign_add(variable, step)
+        else:
+            self.assign(variable, tf.clip_by_value(position + step, *self.bounds))
 
     def get_config(self):
         config = super().get_config()
-        config.update(history_size=self.history_size, initial_step=self.initial_step, max_step=self.max_step)
+        config.update(
+            history_size=self.history_size, initial_step=self.initial_step, max_step=self.max_step, bounds=self.bounds
+        )
         return config

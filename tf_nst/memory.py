@@ -2,7 +2,7 @@
 
 The estimate counts what one optimisation step holds at its peak: every VGG activation of the forward pass up
 to the deepest layer used (kept for the backward pass) in the compute precision, the backward pass's working
-set, and the image with its gradient and Adam state; plus the weights and the TensorFlow runtime; or, if
+set, and the image with its gradient and optimizer state; plus the weights and the TensorFlow runtime; or, if
 larger, the style image's forward pass. A factor measured on real runs covers the rest (allocator slack,
 oneDNN scratch space). Calibration (TF 2.21, Linux x86-64, 2-core CPU; peak RSS of one process per run, a 4:3
 photo, float32 and bfloat16, 256 to 2048 px): the estimate was 2% to 14% above the measured peak.
@@ -50,9 +50,10 @@ def conv_parameters(deepest: str) -> int:
 
 def optimizer_images(optimizer: str, history_size: int) -> int:
     """Image-sized float32 buffers an optimizer keeps: Adam's two moments; L-BFGS's position and gradient
-    changes (``history_size`` each, plus one read of them for the two-loop recursion), its previous position
-    and gradient, and the recursion's two working vectors."""
-    return 2 if optimizer == "adam" else 4 * history_size + 4
+    changes (two images per pair, ``history_size`` pairs), and eight more: its previous position and gradient,
+    the two-loop recursion's working vectors, the direction and the step. Measured (VmHWM, 3 evaluations,
+    bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px and 1.98 at 2048 px (bench/README.md)."""
+    return 2 if optimizer == "adam" else 2 * history_size + 8
 
 
 def peak_bytes(

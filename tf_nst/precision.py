@@ -1,7 +1,7 @@
 """Which number format the feature model computes in, and why.
 
 The VGG convolutions may run in bfloat16 or float16 (a Keras mixed-precision dtype policy on each layer, never a
-global policy); the image variable, Gram matrices, losses and Adam state stay float32 whatever is chosen.
+global policy); the image variable, Gram matrices, losses and optimizer state stay float32 whatever is chosen.
 ``auto`` picks bfloat16 where the hardware runs it fast: a CPU with AMX-BF16 or AVX512-BF16 instructions, or a
 GPU of compute capability 8.0 or newer; float32 elsewhere. It never picks float16 (slow or missing on CPUs, and
 its narrow range needs loss scaling).

@@ -1,4 +1,5 @@
-"""The optimisation: a ``tf.Variable`` image updated by L-BFGS or Adam in a ``tf.function``-compiled step.
+"""The optimisation: a ``tf.Variable`` image updated by L-BFGS (the default) or Adam in a ``tf.function``-compiled
+step, one VGG evaluation each, kept in [0, 1].
 
 Only the pixels are optimized, never the network. Targets (content features and style statistics, see
 ``tf_nst.objective``) are computed once before the loop. Progress leaves through a callback; this module knows
@@ -128,7 +129,8 @@ def make_step(
     health: tf.Variable | None = None,
     extra_terms: Callable[[tf.Variable], dict[str, tf.Tensor]] | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled Adam step on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns the loss terms.
+    """One compiled optimizer step (one VGG evaluation) on ``image`` (``[1, H, W, 3]``, kept in [0, 1]: L-BFGS
+    holds pixels at a bound themselves, see ``tf_nst.lbfgs``; Adam's are clipped); returns the loss terms.
 
     ``extra_terms(image)``, when given, are more weighted scalar terms, added to the total inside the step.
 
@@ -173,11 +175,11 @@ def make_step(
 
 
 def make_optimizer(model: keras.Model, config: StyleTransferConfig) -> keras.optimizers.Optimizer:
-    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS whose first step
-    changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model`` computes in
-    float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
+    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS in the box [0, 1]
+    whose first step changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model``
+    computes in float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
     if config.optimizer == "lbfgs":
-        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate)
+        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate, bounds=(0.0, 1.0))
     else:
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     if any(layer.compute_dtype == "float16" for layer in model.layers):

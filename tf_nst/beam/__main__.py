@@ -12,7 +12,7 @@ DirectRunner by default).
 It writes ``output_dir/<input file stem>.png`` per input and ``output_dir/failures.jsonl``, one
 ``{"input": ..., "error": ...}`` line per input that failed. Exit status: 0 when every input was written, 1 when
 any failed or the pipeline did, 2 for a usage error; each error is one line on stderr with no traceback.
-This is the only module of the package that reads flags.
+Flags are read here and in ``tf_nst.cli.main``, nowhere else.
 """
 
 from __future__ import annotations
@@ -22,23 +22,16 @@ import json
 import logging as std_logging
 import operator
 import os
-import sys
 
 from absl import app, flags, logging
 
 from tf_nst.quiet import native_stderr_silenced, root_warnings_silenced, tensorflow_start_silenced
 
-
-def fail(message: str, status: int) -> None:
-    sys.stderr.write(f"tf_nst: error: {message}\n")
-    sys.exit(status)
-
-
 with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
     import tensorflow  # noqa: F401  (imported here, where its start-up is silenced)
 
-    from tf_nst.cli.flags import config_from_flags, define_config_flags
-    from tf_nst.errors import ConfigError, TfNstError
+    from tf_nst.cli.flags import config_from_flags, define_config_flags, fail
+    from tf_nst.errors import ConfigError, TfNstError, UsageError
 try:
     with native_stderr_silenced(), root_warnings_silenced():
         import apache_beam as beam
@@ -74,10 +67,6 @@ flags.DEFINE_boolean(
 )
 
 DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"  # Beam knows it by this name only
-
-
-class UsageError(Exception):
-    """A flag combination that makes no sense; exit status 2."""
 
 
 def build_pipeline(args: list[str]) -> beam.Pipeline:
@@ -238,7 +227,7 @@ def run(args: list[str]) -> None:
 def main(argv: list[str]) -> None:
     try:
         run(argv[1:])
-    except (UsageError, ConfigError) as err:
+    except ConfigError as err:  # UsageError included
         fail(str(err), 2)
     except TfNstError as err:
         fail(str(err), 1)

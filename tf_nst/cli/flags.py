@@ -1,4 +1,5 @@
-"""The absl flags of a style-transfer run, defined once from ``StyleTransferConfig``'s defaults.
+"""The absl flags of a style-transfer run, defined once from ``StyleTransferConfig``'s defaults, and how an
+entry point ends with an error (``fail``).
 
 Every entry point that stylizes (``tf-nst``, ``python -m tf_nst.beam``) calls ``define_config_flags`` and
 builds its one config object with ``config_from_flags``; nothing below the entry points reads flags.
@@ -7,6 +8,8 @@ builds its one config object with ``config_from_flags``; nothing below the entry
 from __future__ import annotations
 
 import dataclasses
+import sys
+from typing import NoReturn
 
 from absl import flags
 
@@ -22,6 +25,12 @@ from tf_nst.errors import ConfigError
 from tf_nst.precision import PRECISIONS
 
 DEFAULTS = StyleTransferConfig()
+
+
+def fail(message: str, status: int) -> NoReturn:
+    """End the command with one line ``tf_nst: error: <message>`` on stderr and exit ``status``."""
+    sys.stderr.write(f"tf_nst: error: {message}\n")
+    sys.exit(status)
 
 
 def _join(values) -> str:

@@ -14,6 +14,7 @@ a log line every --log_every evaluations. Usage errors exit with status 2, failu
 
 from __future__ import annotations
 
+import dataclasses
 import logging as std_logging
 import sys
 
@@ -25,45 +26,56 @@ with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the 
     import tensorflow as tf
 
     DEVICE = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU"
-    from tf_nst.cli.flags import config_from_flags, define_config_flags
-    from tf_nst.cli.runner import RunOptions, Stopped, UsageError, run
+    from tf_nst.cli.flags import config_from_flags, define_config_flags, fail
+    from tf_nst.cli.runner import RunOptions, Stopped, run
     from tf_nst.cli.video import parse_frames
-    from tf_nst.errors import ConfigError, TfNstError
+    from tf_nst.errors import ConfigError, TfNstError, UsageError
     from tf_nst.video import FILLS, VideoOptions
 
 FLAGS = flags.FLAGS
+D = RunOptions()  # the flags' defaults: one flag per RunOptions field (--style for styles; progress is derived)
 define_config_flags()
 flags.DEFINE_string(
-    "content", None, "Content photo, or a directory or glob of photos (a batch). Omit with --style for the demo."
+    "content", D.content, "Content photo, or a directory or glob of photos (a batch). Omit with --style for the demo."
 )
-flags.DEFINE_list("style", None, "Style painting(s), comma-separated; their textures and colours are transferred.")
+flags.DEFINE_list(
+    "style", list(D.styles), "Style painting(s), comma-separated; their textures and colours are transferred."
+)
 flags.DEFINE_string(
-    "output", "stylized.png", "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch."
+    "output", D.output, "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch."
 )
 flags.DEFINE_boolean(
-    "overwrite", False, "Replace existing outputs (images, snapshots, an --export_dir version); otherwise refused."
+    "overwrite",
+    D.overwrite,
+    "Replace existing outputs (images, snapshots, a trace, an --export_dir version); otherwise refused.",
 )
 flags.DEFINE_boolean("quiet", False, "Show no progress and no log lines: only warnings and errors.")
-flags.DEFINE_integer("log_every", 25, "Log progress every this many evaluations (when stderr is not a terminal).")
 flags.DEFINE_integer(
-    "save_every", 0, "Write a snapshot every N evaluations next to the output (name.0100.png); 0 = never."
+    "log_every", D.log_every, "Log progress every this many evaluations (when stderr is not a terminal)."
 )
-flags.DEFINE_string("logdir", None, "Write TensorBoard summaries (loss terms, snapshots) to this directory.")
-flags.DEFINE_string("trace", None, "Write the run's settings, per-evaluation losses and timings to this JSON file.")
+flags.DEFINE_integer(
+    "save_every", D.save_every, "Write a snapshot every N evaluations next to the output (name.0100.png); 0 = never."
+)
+flags.DEFINE_string("logdir", D.logdir, "Write TensorBoard summaries (loss terms, snapshots) to this directory.")
+flags.DEFINE_string("trace", D.trace, "Write the run's settings, per-evaluation losses and timings to this JSON file.")
 flags.DEFINE_string(
     "export_dir",
-    None,
+    D.export_dir,
     "Instead of stylizing, write the feature extractor (the --content_layers/--style_layers, --weights, --pooling "
     "network) as a SavedModel to <export_dir>/<export_version>/, TensorFlow Serving's layout.",
 )
-flags.DEFINE_integer("export_version", 1, "Version subdirectory of --export_dir (a positive integer).")
+flags.DEFINE_integer("export_version", D.export_version, "Version subdirectory of --export_dir (a positive integer).")
 flags.DEFINE_integer(
-    "export_max_pixels", 50_000_000, "The export's encoded signature refuses files with more pixels (from the header)."
+    "export_max_pixels",
+    D.export_max_pixels,
+    "The export's encoded signature refuses files with more pixels (from the header).",
 )
-flags.DEFINE_integer("export_max_size", 2048, "The export's largest accepted max_size and image side, in pixels.")
+flags.DEFINE_integer(
+    "export_max_size", D.export_max_size, "The export's largest accepted max_size and image side, in pixels."
+)
 VIDEO_DEFAULTS = VideoOptions()
 flags.DEFINE_boolean(
-    "video", False, "--content is a directory or glob of one clip's frames (name order), not a batch of photos."
+    "video", D.video, "--content is a directory or glob of one clip's frames (name order), not a batch of photos."
 )
 flags.DEFINE_float(
     "temporal_weight",
@@ -77,17 +89,12 @@ flags.DEFINE_enum(
     "fill", VIDEO_DEFAULTS.fill, FILLS, "Video: where flow is unreliable, a frame starts from the content or noise."
 )
 flags.DEFINE_string("frames", None, "Video: only frames START:END (1-based, inclusive; e.g. 1:50, 100:).")
-flags.DEFINE_boolean("resume", False, "Video into a frame directory: keep the frames already there, do the rest.")
-flags.DEFINE_float("frame_rate", None, "Video from frame files: frames per second of the output (default 25).")
-
-
-def fail(message: str, status: int) -> None:
-    sys.stderr.write(f"tf_nst: error: {message}\n")
-    sys.exit(status)
+flags.DEFINE_boolean("resume", D.resume, "Video into a frame directory: keep the frames already there, do the rest.")
+flags.DEFINE_float("frame_rate", D.frame_rate, "Video from frame files: frames per second of the output (default 25).")
 
 
 def options_from_flags() -> RunOptions:
-    """The run's options from the parsed flags; UsageError for flags that do not go together."""
+    """The run's options from the parsed flags, field by field; UsageError for flags that do not go together."""
     if FLAGS.export_dir is not None:
         given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
         if given:
@@ -96,7 +103,7 @@ def options_from_flags() -> RunOptions:
         for name in ("export_version", "export_max_pixels", "export_max_size"):
             if FLAGS[name].present:
                 raise UsageError(f"--{name}: only used with --export_dir")
-    if FLAGS.export_dir is None and (FLAGS.content is None) != (FLAGS.style is None):
+    if FLAGS.export_dir is None and (FLAGS.content is None) != (not FLAGS.style):
         raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
     if FLAGS.frame_rate is not None and not FLAGS.frame_rate > 0:
         raise UsageError(f"--frame_rate: must be positive, got {FLAGS.frame_rate}")
@@ -104,26 +111,10 @@ def options_from_flags() -> RunOptions:
         shown = "none"
     else:
         shown = "bar" if sys.stderr.isatty() else "log"
-    return RunOptions(
-        content=FLAGS.content,
-        styles=tuple(FLAGS.style or ()),
-        output=FLAGS.output,
-        overwrite=FLAGS.overwrite,
-        log_every=FLAGS.log_every,
-        save_every=FLAGS.save_every,
-        logdir=FLAGS.logdir,
-        trace=FLAGS.trace,
-        export_dir=FLAGS.export_dir,
-        export_version=FLAGS.export_version,
-        export_max_pixels=FLAGS.export_max_pixels,
-        export_max_size=FLAGS.export_max_size,
-        progress=shown,
-        video=FLAGS.video,
-        frames=None if FLAGS.frames is None else parse_frames(FLAGS.frames),
-        resume=FLAGS.resume,
-        frame_rate=FLAGS.frame_rate,
-        video_options=VideoOptions(FLAGS.temporal_weight, FLAGS.frame_steps, FLAGS.fill),
-    )
+    values = {field.name: FLAGS[field.name].value for field in dataclasses.fields(RunOptions) if field.name in FLAGS}
+    values["frames"] = None if FLAGS.frames is None else parse_frames(FLAGS.frames)
+    video = VideoOptions(FLAGS.temporal_weight, FLAGS.frame_steps, FLAGS.fill)
+    return RunOptions(**values, styles=tuple(FLAGS.style or ()), progress=shown, video_options=video)
 
 
 def main(argv: list[str]) -> None:

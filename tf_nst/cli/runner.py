@@ -24,18 +24,15 @@ from tf_nst.api import Plan, Stylizer
 from tf_nst.cli import progress
 from tf_nst.cli.records import Snapshots, TensorBoardLog, Trace, chain
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError, ImageError, Interrupted, RunStopped, TfNstError
+from tf_nst.errors import ImageError, Interrupted, RunStopped, TfNstError, UsageError
 from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import ImageLike, image_format, save_image
+from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE
 from tf_nst.quiet import info_logs_silenced
 from tf_nst.transfer import ProgressCallback
 from tf_nst.video import VideoOptions
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-
-
-class UsageError(ConfigError):
-    """Options that make no sense together, or an output that will not be written (exit status 2)."""
 
 
 class Stopped(TfNstError):
@@ -65,8 +62,8 @@ class RunOptions:
     trace: str | None = None  # JSON trace of settings, per-evaluation losses and timings
     export_dir: str | None = None  # export the feature extractor there instead of stylizing
     export_version: int = 1
-    export_max_pixels: int = 50_000_000  # the export's encoded signature refuses larger files
-    export_max_size: int = 2048  # the export's largest max_size and image side
+    export_max_pixels: int = EXPORT_MAX_PIXELS  # the export's encoded signature refuses larger files
+    export_max_size: int = EXPORT_MAX_SIZE  # the export's largest max_size and image side
     progress: str = "log"  # bar (a live line, for a terminal) | log | none
     video: bool = False  # content is a directory or glob of frames of one clip (a video file is always a clip)
     frames: tuple[int, int | None] | None = None  # a clip's frames START to END (1-based, inclusive; None: last)

@@ -18,9 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from tf_nst.errors import ImageError
 from tf_nst.io.atomic import cannot_write, write_file
 from tf_nst.layers import MIN_SIDE
+from tf_nst.limits import MAX_INPUT_PIXELS
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-DEFAULT_MAX_PIXELS = 100_000_000
 ImageLike = str | os.PathLike | np.ndarray  # or anything np.asarray turns into pixels, e.g. a tf.Tensor
 
 
@@ -66,7 +66,7 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
 
 
-def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS, data: bytes | None = None) -> np.ndarray:
+def read_image(path: str, max_pixels: int = MAX_INPUT_PIXELS, data: bytes | None = None) -> np.ndarray:
     """Decode ``path`` to float32 ``[H, W, 3]`` in [0, 1], honouring EXIF orientation.
 
     The size in the file's header is checked against ``max_pixels`` before any pixel is decoded. ``data``: the
@@ -109,7 +109,7 @@ def read_image(path: str, max_pixels: int = DEFAULT_MAX_PIXELS, data: bytes | No
 
 
 def load_image(
-    path: str, max_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, data: bytes | None = None
+    path: str, max_size: int | None = None, max_pixels: int = MAX_INPUT_PIXELS, data: bytes | None = None
 ) -> np.ndarray:
     """Read ``path`` (or its bytes ``data``, see ``read_image``) as float32 ``[1, H, W, 3]`` in [0, 1], resized
     so its longest side is ``max_size``.
@@ -124,7 +124,7 @@ def load_image(
     return fit(pixels, max_size, path) if max_size is not None else pixels[None]
 
 
-def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = MAX_INPUT_PIXELS) -> np.ndarray:
     """A path, or pixels ``[H, W, 3]`` / ``[1, H, W, 3]`` (uint8, or float in [0, 1]), as float32 ``[H, W, 3]``
     in [0, 1] at the image's own size. Raises ImageError for a bad file or shape, a side below 32 px, or a file
     of more than ``max_pixels`` pixels (refused before decoding)."""

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from tf_nst.errors import ImageError
-from tf_nst.io.images import DEFAULT_MAX_PIXELS, read_image, save_image, to_uint8
+from tf_nst.io.images import read_image, save_image, to_uint8
+from tf_nst.limits import MAX_INPUT_PIXELS
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")
 OUTPUT_EXTENSIONS = (".mp4", ".webm", ".gif")
@@ -70,7 +71,7 @@ class Clip:
     size: tuple[int, int]
     rate: Fraction
     paths: tuple[str, ...] = ()
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = MAX_INPUT_PIXELS
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Frames ``start`` to ``stop`` (0-based, end excluded) as float32 ``[H, W, 3]`` in [0, 1], one at a
@@ -92,7 +93,7 @@ class Clip:
             raise ImageError(f"{self.source}: cannot decode frame {index + 2} ({err.strerror})") from None
 
 
-def open_video(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Clip:
+def open_video(path: str, max_pixels: int = MAX_INPUT_PIXELS) -> Clip:
     """A video file as a ``Clip``: its frames counted (packets, not decoded), size and frame rate read.
     ImageError for a missing file, a file that is not a video, or a clip with no frames."""
     av = _av()
@@ -115,7 +116,7 @@ def open_video(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Clip:
     return Clip(path, count, size, Fraction(rate), max_pixels=max_pixels)
 
 
-def open_frames(pattern: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Clip:
+def open_frames(pattern: str, max_pixels: int = MAX_INPUT_PIXELS) -> Clip:
     """A directory or glob of frame files as a ``Clip`` at ``DEFAULT_RATE``. Every frame is decoded once here,
     so a frame that cannot be read, or one whose size differs from the first's, is refused before any work."""
     paths = frame_paths(pattern)

@@ -17,10 +17,10 @@ signatures, each with dynamic batch, height and width:
   (``tf_nst.serving.images.decode_and_resize``), one file at a time, so one batch may hold files of different
   sizes and memory does not grow with the batch.
 
-``max_pixels`` and ``max_size`` are fixed at export time (defaults 50,000,000 and 2048); the loaded object's
-``limits()`` returns them. Anything refused is an ``InvalidArgumentError`` naming the limit (for ``encoded``,
-the file's index, ``image_bytes[i]``), and a bad file fails the whole request. The SavedModel holds only
-TensorFlow ops and variables: loading it needs neither tf_nst nor keras.
+``max_pixels`` and ``max_size`` are fixed at export time (defaults 50,000,000 and 2048, from ``tf_nst.limits``);
+the loaded object's ``limits()`` returns them. Anything refused is an ``InvalidArgumentError`` naming the limit
+(for ``encoded``, the file's index, ``image_bytes[i]``), and a bad file fails the whole request. The SavedModel
+holds only TensorFlow ops and variables: loading it needs neither tf_nst nor keras.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
 from tf_nst.features import MIN_SIDE
 from tf_nst.io.atomic import staged_directory
+from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE, EXPORT_MAX_SIZE_CEILING
 from tf_nst.losses import feature_mean, gram_matrix
 from tf_nst.objective import check_outputs, feature_model
-from tf_nst.serving.images import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, decode_and_resize
+from tf_nst.serving.images import decode_and_resize
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
 IMAGE_BYTES_SPEC = tf.TensorSpec([None], tf.string, name="image_bytes")
 MAX_SIZE_SPEC = tf.TensorSpec([], tf.int32, name="max_size")
-MAX_SIZE_CEILING = 4096  # one image at 2048 px took 2.4 GB through the default layers; at 4096, about 9 GB
 
 
 def exported_layers(config: StyleTransferConfig) -> tuple[str, ...]:
@@ -74,8 +74,8 @@ def build_serving_module(
     layers: Sequence[str],
     style_layers: Sequence[str],
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_size: int = DEFAULT_MAX_SIZE,
+    max_pixels: int = EXPORT_MAX_PIXELS,
+    max_size: int = EXPORT_MAX_SIZE,
 ) -> tf.Module:
     """A ``tf.Module`` whose ``features``, ``gram``, ``mean`` and ``encoded`` functions are the signatures, and whose
     ``limits`` function returns ``{"max_pixels": int64, "max_size": int32}``.
@@ -145,10 +145,10 @@ def build_serving_module(
 
 def check_limits(max_pixels: int, max_size: int) -> None:
     """Raise ConfigError unless ``max_pixels`` is an int from 32 * 32 to 2**31 - 1 and ``max_size`` one from 32
-    to ``MAX_SIZE_CEILING``."""
+    to ``EXPORT_MAX_SIZE_CEILING``."""
     for flag, value, low, high in (
         ("--export_max_pixels", max_pixels, MIN_SIDE * MIN_SIDE, 2**31 - 1),
-        ("--export_max_size", max_size, MIN_SIDE, MAX_SIZE_CEILING),
+        ("--export_max_size", max_size, MIN_SIDE, EXPORT_MAX_SIZE_CEILING),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{flag}: must be an integer from {low} to {high}, got {value!r}")
@@ -188,8 +188,8 @@ def export_feature_extractor(
     overwrite: bool = False,
     model: keras.Model | None = None,
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_size: int = DEFAULT_MAX_SIZE,
+    max_pixels: int = EXPORT_MAX_PIXELS,
+    max_size: int = EXPORT_MAX_SIZE,
 ) -> str:
     """Write the feature extractor to ``<export_dir>/<version>`` as a SavedModel; return that path.
 

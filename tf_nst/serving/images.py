@@ -25,9 +25,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tf_nst.layers import MIN_SIDE
+from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE
 
-DEFAULT_MAX_PIXELS = 50_000_000
-DEFAULT_MAX_SIZE = 2048
 GIF_STEP_LIMIT = 65_536
 JPEG_SEGMENT_LIMIT = 64
 FORMATS = ("JPEG", "PNG", "GIF", "BMP")
@@ -248,8 +247,8 @@ def decode_and_resize(
     image_bytes: tf.Tensor,
     max_size: tf.Tensor,
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_size_limit: int = DEFAULT_MAX_SIZE,
+    max_pixels: int = EXPORT_MAX_PIXELS,
+    max_size_limit: int = EXPORT_MAX_SIZE,
     name: str | tf.Tensor = "image",
 ) -> tf.Tensor:
     """One image file's bytes (string scalar) to float32 ``[h, w, 3]`` RGB in [0, 1], longest side ``max_size``.

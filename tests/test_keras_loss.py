@@ -141,7 +141,7 @@ def test_fit_with_a_network_of_the_wrong_channel_count_is_refused(loss):
 def test_bad_styles_are_refused(random_model):
     with pytest.raises(ImageError, match="style image 2"):
         tf_nst.StyleContentLoss([STYLE, STYLE[..., :2]], CONFIG, random_model)
-    partial = StyleTargets({"block1_conv1": (tf.zeros([1, 64, 64]),)}, {"block1_conv1": 1.0})
+    partial = StyleTargets({"block1_conv1": (tf.zeros([1, 64]),)}, {"block1_conv1": 1.0}, CONFIG.style_loss)
     with pytest.raises(ConfigError, match="block2_conv1"):
         tf_nst.StyleContentLoss(partial, CONFIG, random_model)
     with pytest.raises(ConfigError, match="no output for layer"):

@@ -84,8 +84,9 @@ def test_stylize_from_arrays_with_embedded_weights():
 
 
 def test_embedded_weights_stylize_towards_the_style():
-    """A real (small) run: the style loss falls well below where it starts."""
+    """A real (small) run at the defaults: the style distance (2-Wasserstein, which falls more slowly than a
+    Gram difference) ends clearly below where it starts."""
     content, style = tiny_pair()
     reports = []
     tf_nst.stylize(content, style, steps=40, max_size=64, learning_rate=0.05, callback=reports.append)
-    assert reports[-1].losses["style"] < 0.5 * reports[0].losses["style"]
+    assert reports[-1].losses["style"] < 0.8 * reports[0].losses["style"]

@@ -134,7 +134,7 @@ def stylize_video(
                 report_every,
                 start.image[None],
                 options.frame_steps,
-                temporal,
+                temporal=temporal,
             )
             result = raw
             if config.preserve_colors == "luminance":

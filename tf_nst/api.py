@@ -140,7 +140,7 @@ class Stylizer:
             styles.append(resized[None])
         return styles
 
-    def _styles_and_targets(self, content: np.ndarray) -> tuple[list[np.ndarray], StyleTargets]:
+    def styles_and_targets(self, content: np.ndarray) -> tuple[list[np.ndarray], StyleTargets]:
         """The resized styles for ``content`` and their targets, prepared once per content size (every time
         with ``preserve_colors="histogram"``, whose styles depend on the content's colours)."""
         key = content.shape
@@ -171,7 +171,7 @@ class Stylizer:
         done = 0
         for index, level in enumerate(levels, 1):
             level_content = fit(pixels, max(level.size), name)
-            styles, targets = self._styles_and_targets(level_content)
+            styles, targets = self.styles_and_targets(level_content)
             if image is None:
                 start = start_image(level_content, styles, config)
             else:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
+RIDGE = 1e-4  # added to covariances' diagonals so that they are positive definite
+
 
 def _widen(tensor: tf.Tensor) -> tf.Tensor:
     """Half-precision features (from a mixed-precision model) to float32; wider dtypes as they are."""
@@ -114,12 +116,12 @@ def gaussian_style_distance(
 
     ``W2^2 = |m - m_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2)`` for means m and covariances S;
     ``target_root`` is ``sqrtm(target_covariance)`` (``[1 or B, C, C]``, as is the covariance; the mean
-    ``[1 or B, C]``). A ridge of 1e-4 keeps the features' covariance positive definite (targets get theirs in
+    ``[1 or B, C]``). ``RIDGE`` keeps the features' covariance positive definite (targets get theirs in
     ``tf_nst.objective``).
     """
     mean = feature_mean(features)
     channels = tf.shape(mean)[-1]
-    ridge = 1e-4 * tf.eye(channels, dtype=tf.float32)
+    ridge = RIDGE * tf.eye(channels, dtype=tf.float32)
     cov = covariance(mean, gram_matrix(features)) + ridge
     root = tf.cast(target_root, tf.float32)
     cross = trace_sqrtm(root @ cov @ root)

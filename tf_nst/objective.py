@@ -44,7 +44,7 @@ class StyleLoss:
 
 def _gaussian_target(moments: Statistics) -> Statistics:
     mean, second = moments
-    cov = losses.covariance(mean, second) + 1e-4 * tf.eye(tf.shape(mean)[-1])
+    cov = losses.covariance(mean, second) + losses.RIDGE * tf.eye(tf.shape(mean)[-1])
     return mean, cov, losses.sqrtm(cov)
 
 

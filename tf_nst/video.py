@@ -121,7 +121,7 @@ def stylize_video(
         else:
             content = resize(pixels, size)
             start = frame_start(previous_content, previous_result, content, options.fill, config.seed + index)
-            _, targets = stylizer._styles_and_targets(content[None])
+            _, targets = stylizer.styles_and_targets(content[None])
             temporal = TemporalTarget(start.target[None], start.mask[None, ..., None], options.temporal_weight)
 
             def report(progress):

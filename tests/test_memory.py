@@ -4,6 +4,7 @@ import pytest
 from conftest import gradient_image
 
 import tf_nst
+from tf_nst.api import level_peak_bytes
 from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from tf_nst.memory import (
     MB,
@@ -12,11 +13,13 @@ from tf_nst.memory import (
     conv_parameters,
     largest_fitting,
     layer_elements,
+    mechanisms,
     meminfo_available,
     memory_budget,
     peak_bytes,
     resident_bytes,
 )
+from tf_nst.pyramid import Level
 
 LAYERS = PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS
 
@@ -84,8 +87,26 @@ def test_plan_refuses_a_tiny_run_over_a_small_limit():
     config = tf_nst.StyleTransferConfig(max_size=128, precision="float32")
     fits = tf_nst.plan((128, 96), (64, 64), config)
     assert fits.precision.precision == "float32" and fits.memory_bytes > 0
+    assert {level.mechanism.describe() for level in fits.levels} == {"plain"}
+    leanest = Level((128, 96), (64, 64), 1, mechanisms(config.optimizer, config.history_size)[-1])
     with pytest.raises(tf_nst.InsufficientMemoryError, match="largest --max_size that fits is"):
-        tf_nst.plan((128, 96), (64, 64), config.replace(memory_limit_mb=fits.memory_bytes // MB - 1))
+        limit = level_peak_bytes(leanest, config, "float32") // MB - 1
+        tf_nst.plan((128, 96), (64, 64), config.replace(memory_limit_mb=limit))
+
+
+def test_a_print_that_does_not_fit_plain_is_planned_in_tiles():
+    config = tf_nst.StyleTransferConfig(max_size=4096, precision="bfloat16", memory_limit_mb=6000)
+    print_plan = tf_nst.plan((4096, 2845), (1024, 640), config)
+    coarse, last = print_plan.levels
+    assert coarse.mechanism.tile and last.mechanism.tile  # 2048 px plain would need more than 6000 MB too
+    assert max(coarse.memory_bytes, last.memory_bytes) == print_plan.memory_bytes <= 6000 * MB
+    unlimited = tf_nst.plan((4096, 2845), (1024, 640), config.replace(memory_limit_mb=24_000))
+    assert [level.mechanism.describe() for level in unlimited.levels] == ["plain", "plain"]
+    assert last.style_size == (2048, 1280)  # the painting is not enlarged beyond the first level's size
+    with pytest.raises(tf_nst.InsufficientMemoryError, match="largest --max_size that fits is") as refused:
+        tf_nst.plan((4096, 2845), (1024, 640), config.replace(memory_limit_mb=1500))
+    largest = int(str(refused.value).split("fits is ")[1].split(";")[0])
+    tf_nst.plan((4096, 2845), (1024, 640), config.replace(memory_limit_mb=1500, max_size=largest))
 
 
 def test_stylize_refuses_before_any_work():

@@ -8,35 +8,52 @@ colour preservation, the start image and the coarse-to-fine pyramid. Pixels are 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import tensorflow as tf
 
 from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
-from tf_nst.errors import ImageError
+from tf_nst.errors import ImageError, RunStopped
 from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size, style_list
 from tf_nst.layers import MIN_SIDE
-from tf_nst.memory import MemoryBudget, check_fits, memory_budget, optimizer_images, peak_bytes
+from tf_nst.memory import (
+    PLAIN,
+    MemoryBudget,
+    check_fits,
+    mechanisms,
+    memory_budget,
+    optimizer_images,
+    peak_bytes,
+)
 from tf_nst.objective import StyleTargets
 from tf_nst.precision import PrecisionChoice, resolve_precision
-from tf_nst.pyramid import Level, level_sizes, plan_levels, upsample_with_detail
+from tf_nst.pyramid import Level, plan_levels, style_side, upsample_with_detail
 from tf_nst.transfer import ProgressCallback, StyleTransfer
 
 
 @dataclass(frozen=True)
 class Plan:
     """What a run will do: its ``precision`` (with the reason), its pyramid ``levels`` (one without
-    ``scales``), and its estimated peak memory ``memory_bytes`` against the ``budget``."""
+    ``scales``), each with the mechanism that fits it in memory, and the estimated peak memory
+    ``memory_bytes`` (of the most demanding level) against the ``budget``."""
 
     precision: PrecisionChoice
     levels: tuple[Level, ...]
     memory_bytes: int
     budget: MemoryBudget
+
+
+def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, device: str = "CPU") -> int:
+    """Estimated peak memory of running ``level`` in its mechanism, computing in ``precision`` on ``device``."""
+    way = level.mechanism
+    tuned = way.configure(config)
+    state = optimizer_images(tuned.optimizer, tuned.history_size)
+    layers = config.content_layers + config.style_layers
+    return peak_bytes(level.size, level.style_size, layers, precision, device, state, way.tile, config.content_layers)
 
 
 def plan(
@@ -45,25 +62,44 @@ def plan(
     """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size;
     or several paintings, a list of their sizes (each decides which levels fit; the largest, the memory).
 
-    Resolves ``config.precision`` for this machine and estimates the peak memory of the largest level.
-    Raises InsufficientMemoryError (a ConfigError) if that is over ``config.memory_limit_mb`` or, without it,
-    over what the machine has free; the message names the largest ``max_size`` that fits.
+    Resolves ``config.precision`` for this machine and picks for each level the fastest mechanism
+    (``tf_nst.memory.mechanisms``: plain, or exact tiles with a shorter L-BFGS history) whose estimated peak
+    fits the budget's preferred share, else the fastest that fits the budget. Raises InsufficientMemoryError
+    (a ConfigError) if not even the leanest fits ``config.memory_limit_mb`` or, without it, what the machine has
+    free; the message names the largest ``max_size`` that fits.
     """
     precision = resolve_precision(config.precision)
     budget = memory_budget(config.memory_limit_mb, on_gpu=bool(tf.config.list_physical_devices("GPU")))
-    layers = config.content_layers + config.style_layers
-
+    ways = mechanisms(config.optimizer, config.history_size)
     styles = [style_size] if isinstance(style_size[0], int) else list(style_size)
-    largest_style = max(styles, key=lambda size: size[0] * size[1])
 
-    def estimate(side: int, precision: str = precision.precision) -> int:
-        size, style = level_sizes(content_size, largest_style, side, config.style_scale)
-        state = optimizer_images(config.optimizer, config.history_size)
-        return peak_bytes(size, style, layers, precision, budget.device, state)
+    def leanest(side: int, precision: str = precision.precision) -> int:
+        levels = plan_levels(content_size, styles, config.replace(max_size=side))
+        return max(
+            level_peak_bytes(replace(level, mechanism=ways[-1]), config, precision, budget.device) for level in levels
+        )
 
-    in_bfloat16 = (lambda side: estimate(side, "bfloat16")) if precision.precision == "float32" else None
-    needed = check_fits(estimate, config.max_size, budget, precision.precision, in_bfloat16)
-    return Plan(precision, tuple(plan_levels(content_size, styles, config)), needed, budget)
+    in_bfloat16 = (lambda side: leanest(side, "bfloat16")) if precision.precision == "float32" else None
+    check_fits(leanest, config.max_size, budget, precision.precision, in_bfloat16)
+
+    def fitted(level: Level) -> Level:
+        needs = {
+            way: level_peak_bytes(replace(level, mechanism=way), config, precision.precision, budget.device)
+            for way in ways
+        }
+        for limit in (budget.preferred, budget.limit):
+            fitting = [way for way in ways if limit is None or needs[way] <= limit]
+            if fitting:
+                return replace(level, mechanism=fitting[0], memory_bytes=needs[fitting[0]])
+        return replace(level, mechanism=ways[-1], memory_bytes=needs[ways[-1]])
+
+    levels = tuple(fitted(level) for level in plan_levels(content_size, styles, config))
+    return Plan(precision, levels, max(level.memory_bytes for level in levels), budget)
+
+
+def work(level: Level) -> float:
+    """A level's cost per evaluation, in pixels evaluated (tiles evaluate their halos and one more forward pass)."""
+    return level.size[0] * level.size[1] * level.mechanism.relative_cost
 
 
 def _style_name(style: ImageLike, index: int) -> str:
@@ -122,14 +158,16 @@ class Stylizer:
         """The plan for ``content`` pixels ``[H, W, 3]`` (levels that fit every style image; memory estimated
         with the largest)."""
         styles = [_size(style) for style in self.styles]
-        return dataclasses.replace(plan(_size(content), styles, self.config), precision=self.precision)
+        return replace(plan(_size(content), styles, self.config), precision=self.precision)
 
-    def styles_for(self, content: np.ndarray) -> list[np.ndarray]:
-        """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W)."""
-        side = max(1, round(self.config.style_scale * max(content.shape[1:3])))
+    def styles_for(self, content: np.ndarray, first_side: int | None = None) -> list[np.ndarray]:
+        """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W), or
+        in a pyramid whose first level has longest side ``first_side``, as ``tf_nst.pyramid.style_side`` says."""
+        side = max(content.shape[1:3])
         styles = []
         for name, style in zip(self.style_names, self.styles):
-            resized = resize(style, resized_size(style.shape[1], style.shape[0], side))
+            own = _size(style)
+            resized = resize(style, resized_size(*own, style_side(own, side, self.config.style_scale, first_side)))
             if min(resized.shape[:2]) < MIN_SIDE:
                 raise ImageError(
                     f"{name}: {resized.shape[1]}x{resized.shape[0]} px at --style_scale={self.config.style_scale}"
@@ -140,12 +178,14 @@ class Stylizer:
             styles.append(resized[None])
         return styles
 
-    def styles_and_targets(self, content: np.ndarray) -> tuple[list[np.ndarray], StyleTargets]:
-        """The resized styles for ``content`` and their targets, prepared once per content size (every time
-        with ``preserve_colors="histogram"``, whose styles depend on the content's colours)."""
-        key = content.shape
+    def styles_and_targets(
+        self, content: np.ndarray, first_side: int | None = None
+    ) -> tuple[list[np.ndarray], StyleTargets]:
+        """The resized styles for ``content`` (see ``styles_for``) and their targets, prepared once per content
+        size (every time with ``preserve_colors="histogram"``, whose styles depend on the content's colours)."""
+        key = (content.shape, first_side)
         if self.config.preserve_colors == "histogram" or key not in self._prepared:
-            styles = self.styles_for(content)
+            styles = self.styles_for(content, first_side)
             self._prepared[key] = (styles, self.transfer.style_targets(styles))
         return self._prepared[key]
 
@@ -167,29 +207,44 @@ class Stylizer:
             self.on_plan(run_plan)
         levels = run_plan.levels
         total = sum(level.steps for level in levels)
+        lean = any(level.mechanism != PLAIN for level in levels)
+        full = fit(pixels, max(levels[-1].size), name)
         image = previous_content = None
         done = 0
         for index, level in enumerate(levels, 1):
-            level_content = fit(pixels, max(level.size), name)
-            styles, targets = self.styles_and_targets(level_content)
+            level_content = full if index == len(levels) else fit(pixels, max(level.size), name)
+            styles, targets = self.styles_and_targets(level_content, max(levels[0].size) if index > 1 else None)
             if image is None:
                 start = start_image(level_content, styles, config)
             else:
                 start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
             previous_content = level_content
+            after = sum(later.steps * work(later) / work(level) for later in levels[index:])
 
-            def report(progress, index=index):
-                callback(dataclasses.replace(progress, scale=index, scales=len(levels), evaluations=total))
+            def report(progress, index=index, after=after):
+                callback(replace(progress, scale=index, scales=len(levels), evaluations=total, work_after=after))
 
-            image = self.transfer.run(
-                level_content,
-                targets,
-                report if callback else None,
-                report_every,
-                start,
-                level.steps,
-                evaluations_before=done,
-            )
+            way = level.mechanism
+            try:
+                image = self.transfer.run(
+                    level_content,
+                    targets,
+                    report if callback else None,
+                    report_every,
+                    start,
+                    level.steps,
+                    evaluations_before=done,
+                    mechanism=way,
+                )
+            except RunStopped as stop:
+                if index < len(levels):  # the latest image, at the size asked for
+                    stop.image = tf.constant(
+                        upsample_with_detail(stop.image.numpy()[0], level_content[0], full[0])[None]
+                    )
+                raise
+            finally:
+                if lean:  # a level that had to be lean needs the memory the others hold
+                    self.transfer.release(level_content.shape, way)
             done += level.steps
         if config.preserve_colors == "luminance":
             image = tf.constant(transfer_luminance(image.numpy(), level_content))

@@ -4,6 +4,7 @@ the network without building it (no TensorFlow here; ``tf_nst.features`` builds 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 
 from tf_nst.errors import ConfigError
@@ -17,6 +18,31 @@ VGG19_LAYERS = tuple(
 )
 CONV_LAYERS = tuple(name for name in VGG19_LAYERS if "conv" in name)
 MIN_SIDE = 32  # smallest image side, in pixels: five 2x2 poolings leave at least one feature row
+
+
+def layer_stride(name: str) -> int:
+    """Input pixels per feature position at VGG-19 layer ``name``: 2 ** (pools before it)."""
+    return 2 ** (int(name[5]) if "pool" in name else int(name[5]) - 1)
+
+
+def receptive_radius(deepest: str) -> int:
+    """Pixels on each side of a position of layer ``deepest`` that its feature depends on (3x3 convolutions,
+    2x2 poolings of stride 2)."""
+    field, jump = 1, 1
+    for name in VGG19_LAYERS:
+        field += jump if "pool" in name else 2 * jump
+        jump *= 2 if "pool" in name else 1
+        if name == deepest:
+            break
+    return math.ceil((field - 1) / 2)
+
+
+def tile_halo(layers: Sequence[str]) -> tuple[int, int]:
+    """(halo, alignment) in pixels for tiles of an image evaluated at ``layers``: the receptive radius of the
+    deepest, rounded up to the alignment, which is the deepest layer's stride (so pooling windows line up)."""
+    deepest = max(layers, key=VGG19_LAYERS.index)
+    align = layer_stride(deepest)
+    return math.ceil(receptive_radius(deepest) / align) * align, align
 
 
 def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:

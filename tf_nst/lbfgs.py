@@ -30,19 +30,37 @@ def two_loop_direction(
     ring buffer whose most recent entry is at index ``newest``; ``rho`` ``[m]`` is ``1 / (s_i . y_i)``, 0 for an
     empty slot (which then has no effect). ``gamma`` scales the initial inverse Hessian ``gamma * I``. Returns
     a tensor of g's shape; with an empty history it is ``-gamma * g``.
+
+    Each row of ``s`` and ``y`` is read only once the step before it is done, so that inside a graph only a
+    couple of rows exist at a time (independent reads would all run first, each an image-sized copy when ``s``
+    and ``y`` are variables read row by row).
     """
     m = s.shape[0]
     order = [(newest - i) % m for i in range(m)]  # newest first
     q, alphas = gradient, []
     for j in order:
-        alpha = rho[j] * _dot(s[j], q)
-        q = q - alpha * y[j]
+        with tf.control_dependencies([q]):
+            alpha = rho[j] * _dot(s[j], q)
+        with tf.control_dependencies([alpha]):
+            q = q - alpha * y[j]
         alphas.append(alpha)
     r = gamma * q
     for j, alpha in zip(reversed(order), reversed(alphas)):
-        beta = rho[j] * _dot(y[j], r)
-        r = r + (alpha - beta) * s[j]
+        with tf.control_dependencies([r]):
+            beta = rho[j] * _dot(y[j], r)
+        with tf.control_dependencies([beta]):
+            r = r + (alpha - beta) * s[j]
     return -r
+
+
+class _Rows:
+    """A variable ``[m, *X]`` read one row at a time (``rows[j]`` gathers row j only), for the two-loop recursion."""
+
+    def __init__(self, variable: tf.Variable):
+        self.variable, self.shape = variable, variable.shape
+
+    def __getitem__(self, index: tf.Tensor) -> tf.Tensor:
+        return tf.gather(self.variable, index)
 
 
 class LBFGS(keras.optimizers.Optimizer):
@@ -132,8 +150,10 @@ class LBFGS(keras.optimizers.Optimizer):
         tf.cond(accept, remember, lambda: tf.constant(False))
         steepest = self.initial_step / (tf.reduce_max(tf.abs(gradient)) + 1e-30)
         gamma = tf.where(self._pairs.value > 0, self._gamma.value, steepest)
-        history = [tf.convert_to_tensor(v.value) for v in (self._s, self._y, self._rho)]  # one read each, not 2m
-        direction = two_loop_direction(gradient, *history, self._newest.value, gamma) * free
+        # pairs are gathered one at a time: a read of the whole history would alias the buffers the next
+        # update writes, and each write would then copy them (measured: 2 more images per pair at the peak)
+        s_rows, y_rows = _Rows(self._s.value), _Rows(self._y.value)
+        direction = two_loop_direction(gradient, s_rows, y_rows, self._rho.value, self._newest.value, gamma) * free
         downhill = _dot(direction, gradient) < 0
         direction = tf.where(downhill, direction, -steepest * gradient)
         step = tf.cast(learning_rate, variable.dtype) * direction

@@ -108,26 +108,36 @@ def trace_sqrtm(matrix: tf.Tensor) -> tuple[tf.Tensor, Callable]:
     return tf.linalg.trace(root), gradient
 
 
-def gaussian_style_distance(
-    features: tf.Tensor, target_mean: tf.Tensor, target_covariance: tf.Tensor, target_root: tf.Tensor
+def gaussian_distance(
+    mean: tf.Tensor,
+    second_moment: tf.Tensor,
+    target_mean: tf.Tensor,
+    target_covariance: tf.Tensor,
+    target_root: tf.Tensor,
 ) -> tf.Tensor:
-    """Squared 2-Wasserstein distance between Gaussian fits of ``features`` ``[B, H, W, C]`` and of a style,
-    divided by C: ``[B]``.
+    """Squared 2-Wasserstein distance between the Gaussian of features with ``mean`` ``[B, C]`` and
+    ``second_moment`` (``gram_matrix``, ``[B, C, C]``) and a style's, divided by C: ``[B]``.
 
     ``W2^2 = |m - m_s|^2 + tr(S + S_s - 2 (S_s^1/2 S S_s^1/2)^1/2)`` for means m and covariances S;
     ``target_root`` is ``sqrtm(target_covariance)`` (``[1 or B, C, C]``, as is the covariance; the mean
     ``[1 or B, C]``). ``RIDGE`` keeps the features' covariance positive definite (targets get theirs in
     ``tf_nst.objective``).
     """
-    mean = feature_mean(features)
     channels = tf.shape(mean)[-1]
     ridge = RIDGE * tf.eye(channels, dtype=tf.float32)
-    cov = covariance(mean, gram_matrix(features)) + ridge
+    cov = covariance(mean, second_moment) + ridge
     root = tf.cast(target_root, tf.float32)
     cross = trace_sqrtm(root @ cov @ root)
     spread = tf.linalg.trace(cov) + tf.linalg.trace(tf.cast(target_covariance, tf.float32)) - 2.0 * cross
     offset = tf.reduce_sum(tf.square(mean - tf.cast(target_mean, tf.float32)), axis=-1)
     return (offset + spread) / tf.cast(channels, tf.float32)
+
+
+def gaussian_style_distance(
+    features: tf.Tensor, target_mean: tf.Tensor, target_covariance: tf.Tensor, target_root: tf.Tensor
+) -> tf.Tensor:
+    """``gaussian_distance`` of the Gaussian fit of ``features`` ``[B, H, W, C]`` to a style's: ``[B]``."""
+    return gaussian_distance(feature_mean(features), gram_matrix(features), target_mean, target_covariance, target_root)
 
 
 def gaussian_size(mean: tf.Tensor, cov: tf.Tensor) -> tf.Tensor:
@@ -137,10 +147,14 @@ def gaussian_size(mean: tf.Tensor, cov: tf.Tensor) -> tf.Tensor:
     return (tf.reduce_sum(tf.square(mean)) + tf.reduce_sum(tf.linalg.trace(cov))) / channels
 
 
-def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
-    """Mean squared difference between the Gram of ``features`` and ``target_gram`` ``[1 or B, C, C]``: ``[B]``."""
-    gram = gram_matrix(features)
+def gram_distance(gram: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+    """Mean squared difference of Gram matrices ``[B, C, C]`` and ``target_gram`` ``[1 or B, C, C]``: ``[B]``."""
     return tf.reduce_mean(tf.square(gram - tf.cast(target_gram, gram.dtype)), axis=[1, 2])
+
+
+def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+    """``gram_distance`` of the Gram of ``features`` ``[B, H, W, C]`` to ``target_gram``: ``[B]``."""
+    return gram_distance(gram_matrix(features), target_gram)
 
 
 def style_loss(

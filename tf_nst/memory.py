@@ -6,6 +6,10 @@ set, and the image with its gradient and optimizer state; plus the weights and t
 larger, the style image's forward pass. A factor measured on real runs covers the rest (allocator slack,
 oneDNN scratch space). Calibration (TF 2.21, Linux x86-64, 2-core CPU; peak RSS of one process per run, a 4:3
 photo, float32 and bfloat16, 256 to 2048 px): the estimate was 2% to 14% above the measured peak.
+
+A level too large to evaluate whole runs in a leaner ``Mechanism``: the objective evaluated exactly in tiles
+(``tf_nst.tiles``), where only one tile's activations exist at a time, then with a shorter L-BFGS history.
+``tf_nst.plan`` picks, per level, the fastest that fits.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import InsufficientMemoryError
-from tf_nst.layers import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS
+from tf_nst.layers import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS, tile_halo
 
 GB = 1 << 30
 MB = 1 << 20
@@ -24,6 +29,60 @@ OVERHEAD = 1.15  # (measured peak - runtime) / counted bytes was 1.0 to 1.13 at 
 SLACK_BYTES = 64 * MB  # what small runs hold beyond the counted bytes
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
 CHANNELS = {block: channels for block, _, channels in VGG19_BLOCKS}
+TILE = 1024  # tile interior, px: at 2048 px an evaluation in tiles of 1024 took 1.25x a plain one (bench/README.md)
+TILED_COST = 1.25  # seconds per evaluation in tiles of TILE px against plain's, measured at 2048 px
+# Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
+TILE_BYTES_PER_PIXEL = 132  # per pixel of a tile's crop and per byte of the compute precision's item
+TILED_IMAGES_PER_PAIR = 2.75  # the pair's two images and the two-loop recursion's rows in flight
+MIN_HISTORY = 5  # the fewest L-BFGS pairs a lean level keeps
+PREFERRED_SHARE = 0.4  # of the memory available, what a run without --memory_limit_mb keeps to when it can
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """How a level is evaluated: whole (``tile`` None) or exactly in tiles of ``tile`` px (``tf_nst.tiles``),
+    with ``history_size`` L-BFGS pairs or with ``optimizer`` (None: the configured ones)."""
+
+    tile: int | None = None
+    history_size: int | None = None
+    optimizer: str | None = None
+
+    @property
+    def relative_cost(self) -> float:
+        """Seconds per evaluation relative to plain's, at the same size (measured: bench/README.md)."""
+        return 1.0 if self.tile is None else TILED_COST
+
+    def configure(self, config: StyleTransferConfig) -> StyleTransferConfig:
+        """``config`` with this mechanism's optimizer and history."""
+        return config.replace(
+            optimizer=self.optimizer or config.optimizer, history_size=self.history_size or config.history_size
+        )
+
+    def describe(self) -> str:
+        """``plain``, or e.g. ``tiles of 1024 px, L-BFGS history 5``."""
+        parts = [] if self.tile is None else [f"tiles of {self.tile} px"]
+        parts += [] if self.history_size is None else [f"L-BFGS history {self.history_size}"]
+        parts += [] if self.optimizer is None else [self.optimizer.replace("adam", "Adam")]
+        return ", ".join(parts) or "plain"
+
+
+PLAIN = Mechanism()
+
+
+def mechanisms(optimizer: str, history_size: int) -> list[Mechanism]:
+    """The ways to run a level, fastest first, each leaner than the one before: plain; tiles of ``TILE`` px;
+    then (L-BFGS) with half the history each time down to ``MIN_HISTORY`` pairs; tiles of half the size; last,
+    Adam's state of two images instead of L-BFGS's (the level starts from the level before's result, which
+    Adam refines)."""
+    lean = [Mechanism(TILE)]
+    history = history_size // 2
+    while optimizer == "lbfgs" and history >= MIN_HISTORY:
+        lean.append(Mechanism(TILE, history))
+        history //= 2
+    lean.append(Mechanism(TILE // 2, lean[-1].history_size))
+    if optimizer == "lbfgs":
+        lean.append(Mechanism(TILE // 2, optimizer="adam"))
+    return [PLAIN, *lean]
 
 
 def layer_elements(height: int, width: int, deepest: str) -> dict[str, int]:
@@ -63,12 +122,16 @@ def peak_bytes(
     precision: str,
     device: str = "CPU",
     optimizer_state: int = 2,
+    tile: int | None = None,
+    content_layers: Sequence[str] = (),
 ) -> int:
     """Estimated peak memory of a run on a ``size`` = (width, height) output with a ``style_size`` style image.
 
     ``layers``: the content and style layers; ``precision``: ``float32`` | ``bfloat16`` | ``float16``;
-    ``optimizer_state``: the optimizer's image-sized buffers (``optimizer_images``). On ``"CPU"`` it is the
-    process's peak resident memory; on ``"GPU"`` the device memory (no runtime share).
+    ``optimizer_state``: the optimizer's image-sized buffers (``optimizer_images``). With ``tile``, the
+    objective is evaluated in tiles of that many px (``tf_nst.tiles``): the activations are one tile's with its
+    halo, and the whole image's gradient and the ``content_layers``' targets are held as well. On ``"CPU"`` it
+    is the process's peak resident memory; on ``"GPU"`` the device memory (no runtime share).
     """
     deepest = max(layers, key=CONV_LAYERS.index)
     itemsize = ITEMSIZE[precision]
@@ -77,12 +140,26 @@ def peak_bytes(
         elements = layer_elements(height, width, deepest)
         return sum(elements.values()), max(elements.values()), sum(elements[name] for name in set(layers))
 
-    every, largest, _ = forward(*size)
-    step = (
-        every * itemsize  # activations kept for the backward pass
-        + largest * (2 * itemsize + 4)  # working set: incoming and outgoing gradient, a float32 copy for a loss
-        + (3 + optimizer_state) * 3 * size[0] * size[1] * 4  # image, gradient, the clipped copy, optimizer state
-    )
+    image = 3 * size[0] * size[1] * 4  # one float32 image
+    if tile is None:
+        every, largest, _ = forward(*size)
+        step = (
+            every * itemsize  # activations kept for the backward pass
+            + largest * (2 * itemsize + 4)  # working set: incoming and outgoing gradient, a float32 copy for a loss
+            + (3 + optimizer_state) * image  # image, gradient, the clipped copy, optimizer state
+        )
+    else:
+        halo, _ = tile_halo(layers)
+        crop = min(size[0], tile + 2 * halo) * min(size[1], tile + 2 * halo)
+        elements = layer_elements(size[1], size[0], deepest)
+        targets = sum(elements[name] for name in set(content_layers)) * 4 / image  # content targets, in images
+        pairs = (optimizer_state - 8) / 2 if optimizer_state > 2 else 0
+        fixed = optimizer_state - 2 * pairs
+        step = (
+            crop * TILE_BYTES_PER_PIXEL * itemsize  # one tile's forward and backward pass
+            # image, gradient, its assembly, the clipped copy, total variation's; content targets made and kept
+            + (5 + 2 * targets + fixed + TILED_IMAGES_PER_PAIR * pairs) * image
+        )
     _, largest, outputs = forward(*style_size)
     targets = (2 * largest + outputs) * itemsize + largest * 4  # style forward pass: no gradient, outputs kept
     parameters = conv_parameters(deepest) * (4 + itemsize)  # float32 variables and their cast copies
@@ -143,6 +220,14 @@ class MemoryBudget:
     limit: int | None
     source: str
     device: str  # "CPU" or "GPU"
+
+    @property
+    def preferred(self) -> int | None:
+        """What a run keeps to when a leaner way of running it fits: all of a --memory_limit_mb, else
+        ``PREFERRED_SHARE`` of the limit, so that a large run leaves the rest of the machine room to work."""
+        if self.limit is None or "memory_limit_mb" in self.source:
+            return self.limit
+        return int(PREFERRED_SHARE * self.limit)
 
 
 def memory_budget(limit_mb: int | None, on_gpu: bool) -> MemoryBudget:

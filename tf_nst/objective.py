@@ -32,13 +32,14 @@ Statistics = tuple[tf.Tensor, ...]
 
 @dataclass(frozen=True)
 class StyleLoss:
-    """One style loss. ``moments`` maps features ``[B, H, W, C]`` to statistics that blend linearly (a weighted
-    mean of several styles' is their mixture's); ``target`` turns blended moments into what ``distance`` needs;
-    ``distance(features, target)`` is ``[B]``; ``size(target)`` is the mean square the distance is relative to."""
+    """One style loss. ``moments`` maps features ``[B, H, W, C]`` to means over positions that blend linearly
+    (a weighted mean of several styles' is their mixture's, and of an image's tiles' the image's); ``target``
+    turns blended moments into what ``distance`` needs; ``distance(moments, target)`` is ``[B]``;
+    ``size(target)`` is the mean square the distance is relative to."""
 
     moments: Callable[[tf.Tensor], Statistics]
     target: Callable[[Statistics], Statistics]
-    distance: Callable[[tf.Tensor, Statistics], tf.Tensor]
+    distance: Callable[[Statistics, Statistics], tf.Tensor]
     size: Callable[[Statistics], tf.Tensor]
 
 
@@ -52,13 +53,13 @@ STYLE_LOSSES = {
     "gram": StyleLoss(
         moments=lambda f: (losses.gram_matrix(f),),
         target=lambda m: m,
-        distance=lambda f, t: losses.style_layer_loss(f, t[0]),
+        distance=lambda m, t: losses.gram_distance(m[0], t[0]),
         size=lambda t: tf.reduce_mean(tf.square(t[0])),
     ),
     "gaussian": StyleLoss(
         moments=lambda f: (losses.feature_mean(f), losses.gram_matrix(f)),
         target=_gaussian_target,
-        distance=lambda f, t: losses.gaussian_style_distance(f, *t),
+        distance=lambda m, t: losses.gaussian_distance(*m, *t),
         size=lambda t: losses.gaussian_size(t[0], t[1]),
     ),
 }
@@ -139,12 +140,19 @@ class Targets:
 
 
 def compute_targets(
-    model: keras.Model, content: tf.Tensor, style: tf.Tensor | StyleTargets, config: StyleTransferConfig
+    model: keras.Model,
+    content: tf.Tensor,
+    style: tf.Tensor | StyleTargets,
+    config: StyleTransferConfig,
+    features: Callable[[tf.Tensor], Mapping[str, tf.Tensor]] | None = None,
 ) -> Targets:
-    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``)."""
+    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``).
+    ``features`` maps ``content`` to its content layers' maps (default: ``model``; ``tf_nst.tiles`` assembles
+    them from tiles)."""
     if not isinstance(style, StyleTargets):
         style = style_targets(model, [style], [1.0], config)
-    content_features, content_weights = content_targets(model(content, training=False), config.content_layers)
+    features = features or (lambda image: model(image, training=False))
+    content_features, content_weights = content_targets(features(content), config.content_layers)
     return Targets(content_features, {n: w[0] for n, w in content_weights.items()}, style.statistics, style.weights)
 
 
@@ -159,9 +167,8 @@ def batch_loss_terms(
     content = tf.add_n(
         [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
     )
-    distance = STYLE_LOSSES[config.style_loss].distance
-    used = [n for n, w in config.layer_weights.items() if w > 0]  # a layer weighted 0 costs nothing
-    style = tf.add_n([targets.style_weights[n] * distance(features[n], targets.statistics[n]) for n in used])
+    moments = STYLE_LOSSES[config.style_loss].moments
+    style = style_term({n: moments(features[n]) for n in used_style_layers(config)}, targets, config)
     # the weights are fixed when the step is traced: a zero-weight term costs nothing
     tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
     terms = {
@@ -171,6 +178,18 @@ def batch_loss_terms(
     }
     terms["total"] = tf.add_n(list(terms.values()))
     return terms
+
+
+def used_style_layers(config: StyleTransferConfig) -> list[str]:
+    """The style layers whose weight is not 0 (a layer weighted 0 is not computed)."""
+    return [name for name, weight in config.layer_weights.items() if weight > 0]
+
+
+def style_term(moments: Mapping[str, Statistics], targets: Targets, config: StyleTransferConfig) -> tf.Tensor:
+    """The weighted style distance of an image's ``moments`` ``{layer: STYLE_LOSSES[...].moments(...)}`` (the
+    used layers) from the targets' statistics, before ``style_weight``: ``[B]``."""
+    distance = STYLE_LOSSES[config.style_loss].distance
+    return tf.add_n([targets.style_weights[n] * distance(moments[n], targets.statistics[n]) for n in moments])
 
 
 def loss_terms(

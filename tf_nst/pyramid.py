@@ -30,6 +30,7 @@ import numpy as np
 from tf_nst.config import StyleTransferConfig
 from tf_nst.io.images import resize, resized_size
 from tf_nst.layers import MIN_SIDE
+from tf_nst.memory import PLAIN, Mechanism
 
 COARSEST = 256  # about the smallest useful longest side of the first level
 
@@ -50,12 +51,15 @@ def level_steps(steps: int, levels: int) -> list[int]:
 
 @dataclass(frozen=True)
 class Level:
-    """One pyramid level: output ``size`` and ``style_size`` as (width, height), and its ``steps`` (optimizer
-    steps, one VGG evaluation each)."""
+    """One pyramid level: output ``size`` and ``style_size`` as (width, height), its ``steps`` (optimizer
+    steps, one VGG evaluation each), and the ``mechanism`` that fits it in memory with its estimated peak
+    ``memory_bytes`` (both set by ``tf_nst.plan``)."""
 
     size: tuple[int, int]
     style_size: tuple[int, int]
     steps: int
+    mechanism: Mechanism = PLAIN
+    memory_bytes: int = 0
 
 
 def plan_levels(
@@ -74,16 +78,33 @@ def plan_levels(
 
     sides = [side for side in pyramid_sizes(config.max_size, config.scales) if fits(side) or side == config.max_size]
     return [
-        Level(*level_sizes(content_size, largest, side, config.style_scale), steps)
+        Level(*level_sizes(content_size, largest, side, config.style_scale, sides[0]), steps)
         for side, steps in zip(sides, level_steps(config.steps, len(sides)))
     ]
 
 
+def style_side(style_size: tuple[int, int], side: int, style_scale: float, first_side: int | None = None) -> int:
+    """The longest side of a ``style_size`` painting at a level of longest side ``side``: ``style_scale *
+    side``, but in a pyramid whose first level has ``first_side`` never more than the larger of the painting's
+    own side and its side at the first level (enlarged further it would have only blur to match)."""
+    wanted = max(1, round(style_scale * side))
+    if first_side is not None:
+        wanted = min(wanted, max(max(style_size), round(style_scale * first_side)))
+    return wanted
+
+
 def level_sizes(
-    content_size: tuple[int, int], style_size: tuple[int, int], side: int, style_scale: float
+    content_size: tuple[int, int],
+    style_size: tuple[int, int],
+    side: int,
+    style_scale: float,
+    first_side: int | None = None,
 ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(width, height) of the content and of the style image at a level of longest side ``side``."""
-    return resized_size(*content_size, side), resized_size(*style_size, max(1, round(style_scale * side)))
+    """(width, height) of the content and of the style image at a level of longest side ``side`` (in a pyramid
+    whose first level has ``first_side``: see ``style_side``)."""
+    return resized_size(*content_size, side), resized_size(
+        *style_size, style_side(style_size, side, style_scale, first_side)
+    )
 
 
 def upsample_with_detail(result: np.ndarray, coarse_content: np.ndarray, content: np.ndarray) -> np.ndarray:

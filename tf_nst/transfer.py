@@ -21,7 +21,9 @@ import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
+from tf_nst.layers import MIN_SIDE, layer_stride
 from tf_nst.lbfgs import LBFGS
+from tf_nst.memory import PLAIN, Mechanism
 from tf_nst.objective import (
     STYLE_LOSSES,
     StyleTargets,
@@ -32,6 +34,7 @@ from tf_nst.objective import (
     style_targets,
 )
 from tf_nst.temporal import TemporalTarget, temporal_loss
+from tf_nst.tiles import TiledObjective
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,9 @@ class Progress:
 
     ``evaluation`` counts every VGG evaluation of the image's run, all levels together (1 to ``evaluations``):
     key records by it. ``step`` of ``steps`` counts within the current level and restarts at 1 on each level
-    (the same as ``evaluation`` without coarse to fine). Speed and time are the level's.
+    (the same as ``evaluation`` without coarse to fine). Speed and time are the level's. ``work_after``: the
+    later levels' work, in evaluations of this level (so the run's ETA is ``(steps - step + work_after)``
+    times this level's seconds per evaluation).
     """
 
     step: int
@@ -56,6 +61,7 @@ class Progress:
     scales: int = 1
     evaluation: int = 0
     evaluations: int = 0
+    work_after: float = 0.0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -66,11 +72,24 @@ class _Session:
     ``temporal``, the step also has the temporal term (``tf_nst.temporal``), its target, mask and weight
     variables too (weight 0 unless ``reset`` is given a ``TemporalTarget``)."""
 
-    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig, temporal: bool = False):
-        probe = model(tf.zeros(shape), training=False)
+    def __init__(
+        self,
+        model: keras.Model,
+        shape: tuple[int, ...],
+        config: StyleTransferConfig,
+        temporal: bool = False,
+        tile: int | None = None,
+    ):
+        probe = model(tf.zeros([1, MIN_SIDE, MIN_SIDE, 3]), training=False)  # the statistics' shapes
         kind = STYLE_LOSSES[config.style_loss]
+        height, width = shape[1], shape[2]
         self.image = tf.Variable(tf.zeros(shape), name="image")
-        self.content = {n: tf.Variable(tf.zeros(probe[n].shape), name=n) for n in config.content_layers}
+        self.content = {
+            n: tf.Variable(
+                tf.zeros([1, height // layer_stride(n), width // layer_stride(n), probe[n].shape[-1]]), name=n
+            )
+            for n in config.content_layers
+        }
         self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
         self.statistics = {
             n: tuple(tf.Variable(tf.zeros_like(s), name=f"{n}_style") for s in kind.target(kind.moments(probe[n])))
@@ -94,7 +113,15 @@ class _Session:
                 target = self.temporal
                 return {"temporal": target.weight * temporal_loss(image, target.image, target.mask)[0]}
 
-        self.step = make_step(model, self.image, self.optimizer, self, config, self.health, extra_terms)
+        if tile is None:
+            self.features = lambda image: model(image, training=False)
+            self.step = make_step(model, self.image, self.optimizer, self, config, self.health, extra_terms)
+        else:
+            if temporal:
+                raise ValueError("the temporal term is not evaluated in tiles")
+            tiled = TiledObjective(model, shape, config, tile, self)
+            self.features = tiled.features
+            self.step = make_tiled_step(tiled, self.image, self.optimizer, self.health)
 
     def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
         """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
@@ -116,8 +143,19 @@ class _Session:
             if variable.name == "dynamic_scale":
                 variable.assign(self.optimizer.initial_scale)
             elif variable.name != "learning_rate":
-                variable.assign(tf.zeros_like(variable))
+                zero_in_place(variable.value)
         self.health.assign([0, 0])
+
+
+def zero_in_place(variable: tf.Variable) -> None:
+    """Set ``variable`` to zeros; a stack of images (L-BFGS's history, ``[m, 1, H, W, 3]``) one image at a time,
+    so that no stack-sized temporary is made."""
+    if len(variable.shape) > 2 and variable.shape[0] > 1:
+        zero = tf.zeros(variable.shape[1:], variable.dtype)
+        for row in range(variable.shape[0]):
+            variable[row].assign(zero)
+    else:
+        variable.assign(tf.zeros_like(variable))
 
 
 def make_step(
@@ -142,8 +180,6 @@ def make_step(
     """
     health = tf.Variable([0, 0], dtype=tf.int32, name="health") if health is None else health
 
-    scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
     @tf.function
     def step() -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
@@ -153,22 +189,51 @@ def make_step(
                 terms.update(extra, total=total + tf.add_n(list(extra.values())))
             scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
         gradient = tape.gradient(scaled, image)
-        before = tf.identity(image)
+        terms["first_bad_step"] = apply_gradient(image, optimizer, health, gradient, terms["total"])
+        return terms
 
-        def update() -> tf.Tensor:
-            optimizer.apply_gradients([(gradient, image)])
-            image.assign(tf.clip_by_value(image, 0.0, 1.0))
-            return tf.reduce_all(tf.math.is_finite(image))
+    return step
 
-        finite = tf.math.is_finite(terms["total"])
-        if not scales_loss:  # a loss-scaling optimizer skips overflowing gradients and lowers its scale itself
-            finite = finite & tf.reduce_all(tf.math.is_finite(gradient))
-        good = tf.cond(finite, update, lambda: tf.constant(False))
-        image.assign(tf.where(good, image, before))
-        taken = health[0] + 1
-        first_bad = tf.where(good | (health[1] > 0), health[1], taken)
-        health.assign(tf.stack([taken, first_bad]))
-        terms["first_bad_step"] = first_bad
+
+def apply_gradient(
+    image: tf.Variable,
+    optimizer: keras.optimizers.Optimizer,
+    health: tf.Variable,
+    gradient: tf.Tensor,
+    total: tf.Tensor,
+) -> tf.Tensor:
+    """The optimizer's update of ``image`` by ``gradient`` of the loss ``total``, kept in [0, 1], unless the
+    loss, gradient or new pixels are not finite (then ``image`` keeps its pixels); records it in ``health``
+    (see ``make_step``) and returns the first bad step (0: none yet)."""
+    before = tf.identity(image)
+
+    def update() -> tf.Tensor:
+        optimizer.apply_gradients([(gradient, image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        return tf.reduce_all(tf.math.is_finite(image))
+
+    finite = tf.math.is_finite(total)
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        # a loss-scaling optimizer skips overflowing gradients and lowers its scale itself
+        finite = finite & tf.reduce_all(tf.math.is_finite(gradient))
+    good = tf.cond(finite, update, lambda: tf.constant(False))
+    image.assign(tf.where(good, image, before))
+    taken = health[0] + 1
+    first_bad = tf.where(good | (health[1] > 0), health[1], taken)
+    health.assign(tf.stack([taken, first_bad]))
+    return first_bad
+
+
+def make_tiled_step(
+    tiled: TiledObjective, image: tf.Variable, optimizer: keras.optimizers.Optimizer, health: tf.Variable
+) -> Callable[[], dict[str, tf.Tensor]]:
+    """``make_step``'s step with the loss and gradient evaluated tile by tile (``tf_nst.tiles``): the tiles
+    run one after another, the update is compiled."""
+    update = tf.function(lambda gradient, total: apply_gradient(image, optimizer, health, gradient, total))
+
+    def step() -> dict[str, tf.Tensor]:
+        terms, gradient = tiled.loss_and_gradient(image)
+        terms["first_bad_step"] = update(optimizer.scale_loss(gradient), terms["total"])  # scaled as make_step's
         return terms
 
     return step
@@ -215,11 +280,18 @@ class StyleTransfer:
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
         return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config)
 
-    def session(self, shape: tuple[int, ...]) -> _Session:
-        """The (cached) variables and compiled step for images of ``shape``."""
-        if shape not in self._sessions:
-            self._sessions[shape] = _Session(self.model, shape, self.config, self.temporal)
-        return self._sessions[shape]
+    def session(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> _Session:
+        """The (cached) variables and compiled step for images of ``shape``, evaluated whole or in tiles, with
+        the optimizer ``mechanism`` says (``tf_nst.memory.Mechanism``)."""
+        key = (tuple(shape), mechanism)
+        if key not in self._sessions:
+            config = mechanism.configure(self.config)
+            self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile)
+        return self._sessions[key]
+
+    def release(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> None:
+        """Forget the session of images of ``shape`` (its image, targets, optimizer state and step)."""
+        self._sessions.pop((tuple(shape), mechanism), None)
 
     def run(
         self,
@@ -231,6 +303,7 @@ class StyleTransfer:
         steps: int | None = None,
         evaluations_before: int = 0,
         temporal: TemporalTarget | None = None,
+        mechanism: Mechanism = PLAIN,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
@@ -240,7 +313,9 @@ class StyleTransfer:
         ``steps`` ``config.steps``. ``evaluations_before``: evaluations already run for this image (earlier
         pyramid levels); ``Progress.evaluation`` counts on from there. ``callback`` gets a ``Progress`` at each
         ``evaluation`` that is a multiple of ``report_every`` and after the last step. ``temporal`` (only with
-        ``StyleTransfer(..., temporal=True)``) adds the temporal term.
+        ``StyleTransfer(..., temporal=True)``) adds the temporal term. ``mechanism`` (``tf_nst.memory.Mechanism``)
+        evaluates the objective in tiles, exactly and in bounded memory (``tf_nst.tiles``; not with
+        ``temporal``), or overrides the optimizer or its history.
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
         the latest good image and count evaluations as ``Progress.evaluation`` does.
@@ -251,12 +326,12 @@ class StyleTransfer:
         start_pixels = initial_image(content, config.init, config.seed) if init_image is None else init_image
         steps = config.steps if steps is None else steps
         size = (int(content.shape[2]), int(content.shape[1]))
-        session = self.session(tuple(content.shape))
+        session = self.session(tuple(content.shape), mechanism)
         if temporal is not None and not self.temporal:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         session.reset(
             tf.convert_to_tensor(start_pixels, tf.float32),
-            compute_targets(self.model, content, targets, config),
+            compute_targets(self.model, content, targets, config, session.features),
             temporal,
         )
         start, done, before = time.perf_counter(), 0, evaluations_before

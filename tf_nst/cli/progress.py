@@ -50,7 +50,18 @@ def log_plan(plan: Plan, scales: int) -> None:
         logging.info("coarse to fine: %s%s", levels, dropped if len(plan.levels) < scales else "")
     budget = plan.budget
     limit = f" of {budget.limit / 2**30:.1f} GB {budget.source}" if budget.limit else ""
-    logging.info("estimated peak memory %.1f GB%s", plan.memory_bytes / 2**30, limit)
+    lean = [
+        f"{level.size[0]}x{level.size[1]} in {level.mechanism.describe()}"
+        for level in plan.levels
+        if level.mechanism.tile
+    ]
+    how = f" (to fit: {', '.join(lean)})" if lean else ""
+    logging.info("estimated peak memory %.1f GB%s%s", plan.memory_bytes / 2**30, limit, how)
+
+
+def remaining_seconds(progress: Progress, seconds_per_evaluation: float) -> float:
+    """Seconds left in the whole run, this level's evaluations and the later levels' work, at this speed."""
+    return (progress.steps - progress.step + progress.work_after) * seconds_per_evaluation
 
 
 class Display:
@@ -94,7 +105,7 @@ class LogLines(Display):
             progress.steps,
             loss_text(progress.losses),
             seconds,
-            (progress.steps - progress.step) * seconds,
+            remaining_seconds(progress, seconds),
         )
 
 
@@ -144,11 +155,19 @@ class LiveLine(Display):
                 file=self.stream,
                 dynamic_ncols=True,
                 leave=False,
-                postfix=loss_text(progress.losses),
+                postfix=self.postfix(progress),
             )
         else:
-            self.bar.set_postfix_str(loss_text(progress.losses), refresh=False)
+            self.bar.set_postfix_str(self.postfix(progress), refresh=False)
             self.bar.update(progress.step - self.bar.n)
+
+    def postfix(self, progress: Progress) -> str:
+        """The loss terms, after the whole run's ETA while later levels follow this one."""
+        rate = self.bar.format_dict.get("rate") if self.bar is not None else None
+        if not progress.work_after or not rate:
+            return loss_text(progress.losses)
+        whole = tqdm.format_interval(remaining_seconds(progress, 1.0 / rate))
+        return f"all levels ETA {whole}, {loss_text(progress.losses)}"
 
     def close(self) -> None:
         if self.bar is not None:

@@ -29,8 +29,8 @@ OVERHEAD = 1.15  # (measured peak - runtime) / counted bytes was 1.0 to 1.13 at 
 SLACK_BYTES = 64 * MB  # what small runs hold beyond the counted bytes
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
 CHANNELS = {block: channels for block, _, channels in VGG19_BLOCKS}
-TILE = 1024  # tile interior, px: at 2048 px an evaluation in tiles of 1024 took 1.25x a plain one (bench/README.md)
-TILED_COST = 1.25  # seconds per evaluation in tiles of TILE px against plain's, measured at 2048 px
+TILE = 1024  # tile interior, px
+TILED_COST = 1.9  # seconds per evaluation in tiles of TILE px against plain's: 9.1-9.5 s against 4.9 s at 2048 px
 # Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
 TILE_BYTES_PER_PIXEL = 132  # per pixel of a tile's crop and per byte of the compute precision's item
 TILED_IMAGES_PER_PAIR = 2.75  # the pair's two images and the two-loop recursion's rows in flight
@@ -141,6 +141,7 @@ def peak_bytes(
         return sum(elements.values()), max(elements.values()), sum(elements[name] for name in set(layers))
 
     image = 3 * size[0] * size[1] * 4  # one float32 image
+    halo, _ = tile_halo(layers)
     if tile is None:
         every, largest, _ = forward(*size)
         step = (
@@ -149,7 +150,6 @@ def peak_bytes(
             + (3 + optimizer_state) * image  # image, gradient, the clipped copy, optimizer state
         )
     else:
-        halo, _ = tile_halo(layers)
         crop = min(size[0], tile + 2 * halo) * min(size[1], tile + 2 * halo)
         elements = layer_elements(size[1], size[0], deepest)
         targets = sum(elements[name] for name in set(content_layers)) * 4 / image  # content targets, in images
@@ -160,7 +160,7 @@ def peak_bytes(
             # image, gradient, its assembly, the clipped copy, total variation's; content targets made and kept
             + (5 + 2 * targets + fixed + TILED_IMAGES_PER_PAIR * pairs) * image
         )
-    _, largest, outputs = forward(*style_size)
+    _, largest, outputs = forward(*(min(side, TILE + 2 * halo) for side in style_size))  # in tiles of TILE px
     targets = (2 * largest + outputs) * itemsize + largest * 4  # style forward pass: no gradient, outputs kept
     parameters = conv_parameters(deepest) * (4 + itemsize)  # float32 variables and their cast copies
     runtime = RUNTIME_BYTES if device == "CPU" else 0

@@ -100,15 +100,26 @@ class StyleTargets:
 
 
 def style_targets(
-    model: keras.Model, styles: Sequence[tf.Tensor], blend_weights: Sequence[float], config: StyleTransferConfig
+    model: keras.Model,
+    styles: Sequence[tf.Tensor],
+    blend_weights: Sequence[float],
+    config: StyleTransferConfig,
+    moments_of: Callable[[tf.Tensor], Mapping[str, Statistics]] | None = None,
 ) -> StyleTargets:
-    """Blend of the statistics of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``."""
+    """Blend of the statistics of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``.
+    ``moments_of(style)`` gives a style's moments of every style layer (default: from ``model``'s features;
+    ``tf_nst.tiles`` sums them over tiles)."""
     kind = STYLE_LOSSES[config.style_loss]
+
+    def whole(style: tf.Tensor) -> dict[str, Statistics]:
+        features = model(style, training=False)
+        return {name: kind.moments(features[name]) for name in config.style_layers}
+
     blended: dict[str, list[tf.Tensor]] = {}
     for style, weight in zip(styles, blend_weights):
-        features = model(style, training=False)
+        style_moments = (moments_of or whole)(style)
         for name in config.style_layers:
-            moments = [weight * m for m in kind.moments(features[name])]
+            moments = [weight * m for m in style_moments[name]]
             blended[name] = [a + b for a, b in zip(blended[name], moments)] if name in blended else moments
     statistics = {name: tuple(kind.target(tuple(m))) for name, m in blended.items()}
     weights = {name: w / (float(kind.size(statistics[name])) + 1e-12) for name, w in config.layer_weights.items()}

@@ -22,6 +22,7 @@ at a time; the cost is about 4/3 of a plain evaluation (the extra forward pass) 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -85,20 +86,30 @@ class TiledObjective:
     or any object with its fields, such as the loop's variables), evaluated in tiles of ``tile`` px.
 
     ``features(image)`` assembles whole feature maps of the content layers (to make content targets);
+    ``moments(image)`` sums the style moments of ``moment_layers`` (default: the used style layers; any image
+    of ``shape``, such as a style image, needs no ``targets`` for it);
     ``loss_and_gradient(image)`` returns the loss terms (as ``tf_nst.objective.loss_terms``) and the
     gradient of their total, both equal to the plain objective's to rounding.
     """
 
-    def __init__(self, model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig, tile: int, targets):
+    def __init__(
+        self,
+        model: keras.Model,
+        shape: tuple[int, ...],
+        config: StyleTransferConfig,
+        tile: int,
+        targets=None,
+        moment_layers: Sequence[str] | None = None,
+    ):
         self.model, self.config, self.targets = model, config, targets
         self.kind = STYLE_LOSSES[config.style_loss]
-        self.style_layers = used_style_layers(config)
+        self.style_layers = list(moment_layers or used_style_layers(config))
         self.content_layers = list(config.content_layers)
         halo, align = tile_halo(self.content_layers + self.style_layers)
         self.height, self.width = int(shape[1]), int(shape[2])
         self.tiles = tile_grid(self.height, self.width, tile, halo, align)
         self.strides = {name: layer_stride(name) for name in self.content_layers + self.style_layers}
-        self.gradient = tf.Variable(tf.zeros(shape), trainable=False, name="tiled_gradient")
+        self.gradient = None  # the whole image's gradient, made on first use
         crop, offsets = tf.TensorSpec([1, None, None, 3], tf.float32), tf.TensorSpec([6], tf.int32)
         self._content_features = tf.function(self._content_features_eager, input_signature=[crop, offsets])
         self._tile_moments = tf.function(self._tile_moments_eager, input_signature=[crop, offsets])
@@ -181,6 +192,8 @@ class TiledObjective:
         with tf.GradientTape() as tape:
             tape.watch(image)
             tv = self.config.tv_weight * losses.total_variation_loss(image)[0]
+        if self.gradient is None:
+            self.gradient = tf.Variable(tf.zeros(image.shape), trainable=False, name="tiled_gradient")
         self.gradient.assign(tape.gradient(tv, image))
         content = tf.constant(0.0)
         for tile in self.tiles:

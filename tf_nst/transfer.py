@@ -23,9 +23,10 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.layers import MIN_SIDE, layer_stride
 from tf_nst.lbfgs import LBFGS
-from tf_nst.memory import PLAIN, Mechanism
+from tf_nst.memory import PLAIN, TILE, Mechanism
 from tf_nst.objective import (
     STYLE_LOSSES,
+    Statistics,
     StyleTargets,
     Targets,
     compute_targets,
@@ -278,7 +279,15 @@ class StyleTransfer:
         """Blended style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
-        return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config)
+        return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config, self._moments)
+
+    def _moments(self, style: tf.Tensor) -> dict[str, Statistics]:
+        """A style image's moments of every style layer, summed over tiles of ``TILE`` px: the same as the whole
+        image's, in a tile's memory (a style image above a tile's size is otherwise the largest forward pass)."""
+        tiled = TiledObjective(
+            self.model, tuple(style.shape), self.config, TILE, moment_layers=self.config.style_layers
+        )
+        return tiled.moments(style)
 
     def session(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``, evaluated whole or in tiles, with

@@ -11,6 +11,7 @@ compiled step, so many images of the same size (a batch of photos) reuse a singl
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -299,8 +300,10 @@ class StyleTransfer:
         return self._sessions[key]
 
     def release(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> None:
-        """Forget the session of images of ``shape`` (its image, targets, optimizer state and step)."""
-        self._sessions.pop((tuple(shape), mechanism), None)
+        """Forget the session of images of ``shape`` and free its memory (its image, targets, optimizer state and
+        step, which refer to each other, so only a collection frees them)."""
+        if self._sessions.pop((tuple(shape), mechanism), None) is not None:
+            gc.collect()
 
     def run(
         self,

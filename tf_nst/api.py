@@ -22,6 +22,9 @@ from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resi
 from tf_nst.layers import MIN_SIDE
 from tf_nst.memory import (
     PLAIN,
+    RETAINED,
+    RUNTIME_BYTES,
+    Mechanism,
     MemoryBudget,
     check_fits,
     mechanisms,
@@ -62,9 +65,11 @@ def plan(
     """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size;
     or several paintings, a list of their sizes (each decides which levels fit; the largest, the memory).
 
-    Resolves ``config.precision`` for this machine and picks for each level the fastest mechanism
-    (``tf_nst.memory.mechanisms``: plain, or exact tiles with a shorter L-BFGS history) whose estimated peak
-    fits the budget's preferred share, else the fastest that fits the budget. Raises InsufficientMemoryError
+    Resolves ``config.precision`` for this machine and picks the fastest mechanism (``tf_nst.memory.mechanisms``:
+    plain, or exact tiles with a shorter L-BFGS history or Adam) whose estimated peak fits the budget's
+    preferred share, else the fastest that fits the budget. Coarser levels run as the last one does: memory a
+    level frees stays partly with the allocator for the next (``RETAINED``), so a lean last level needs lean
+    levels before it. Raises InsufficientMemoryError
     (a ConfigError) if not even the leanest fits ``config.memory_limit_mb`` or, without it, what the machine has
     free; the message names the largest ``max_size`` that fits.
     """
@@ -73,28 +78,31 @@ def plan(
     ways = mechanisms(config.optimizer, config.history_size)
     styles = [style_size] if isinstance(style_size[0], int) else list(style_size)
 
+    def run_in(way: Mechanism, levels: Sequence[Level], precision: str = precision.precision) -> list[Level]:
+        """``levels`` with the last one in ``way``: the earlier ones too unless it is plain, each with its
+        estimate (a level after a lean one also holds what the allocator kept of it: ``RETAINED``)."""
+        done, kept = [], 0.0
+        for level in levels:
+            level = replace(level, mechanism=way)
+            need = level_peak_bytes(level, config, precision, budget.device)
+            done.append(replace(level, memory_bytes=int(need + kept)))
+            if way != PLAIN:
+                kept += RETAINED * (need - RUNTIME_BYTES)
+        return done
+
     def leanest(side: int, precision: str = precision.precision) -> int:
         levels = plan_levels(content_size, styles, config.replace(max_size=side))
-        return max(
-            level_peak_bytes(replace(level, mechanism=ways[-1]), config, precision, budget.device) for level in levels
-        )
+        return max(level.memory_bytes for level in run_in(ways[-1], levels, precision))
 
     in_bfloat16 = (lambda side: leanest(side, "bfloat16")) if precision.precision == "float32" else None
     check_fits(leanest, config.max_size, budget, precision.precision, in_bfloat16)
-
-    def fitted(level: Level) -> Level:
-        needs = {
-            way: level_peak_bytes(replace(level, mechanism=way), config, precision.precision, budget.device)
-            for way in ways
-        }
-        for limit in (budget.preferred, budget.limit):
-            fitting = [way for way in ways if limit is None or needs[way] <= limit]
-            if fitting:
-                return replace(level, mechanism=fitting[0], memory_bytes=needs[fitting[0]])
-        return replace(level, mechanism=ways[-1], memory_bytes=needs[ways[-1]])
-
-    levels = tuple(fitted(level) for level in plan_levels(content_size, styles, config))
-    return Plan(precision, levels, max(level.memory_bytes for level in levels), budget)
+    levels = plan_levels(content_size, styles, config)
+    choices = [run_in(way, levels) for way in ways]
+    chosen = choices[-1]
+    for limit in (budget.limit, budget.preferred):  # the fastest that fits the preferred share, else the limit
+        fitting = [c for c in choices if limit is None or max(level.memory_bytes for level in c) <= limit]
+        chosen = fitting[0] if fitting else chosen
+    return Plan(precision, tuple(chosen), max(level.memory_bytes for level in chosen), budget)
 
 
 def work(level: Level) -> float:

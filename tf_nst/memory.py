@@ -34,6 +34,10 @@ TILED_COST = 1.9  # seconds per evaluation in tiles of TILE px against plain's: 
 # Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
 TILE_BYTES_PER_PIXEL = 132  # per pixel of a tile's crop and per byte of the compute precision's item
 TILED_IMAGES_PER_PAIR = 2.75  # the pair's two images and the two-loop recursion's rows in flight
+# Of a lean level's memory above the runtime, what TensorFlow's allocator kept and the next level could not
+# reuse: a 2048 px level in tiles of 1024 px peaked at 4.2 GB alone, a 4096 px level in tiles of 512 px with
+# Adam at 3.8 GB alone, the two in one run at 6.0 GB.
+RETAINED = 0.6
 MIN_HISTORY = 5  # the fewest L-BFGS pairs a lean level keeps
 PREFERRED_SHARE = 0.4  # of the memory available, what a run without --memory_limit_mb keeps to when it can
 

@@ -73,19 +73,26 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
 
 def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(random_model, monkeypatch):
     monkeypatch.setattr("tf_nst.memory.TILE", 48)
-    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32")
+    config = StyleTransferConfig(max_size=128, scales=1, steps=4, precision="float32")
     plain = tf_nst.plan((128, 96), (96, 96), config)
-    assert {level.mechanism.describe() for level in plain.levels} == {"plain"}
+    assert [level.mechanism.describe() for level in plain.levels] == ["plain"]
     lean = config.replace(memory_limit_mb=plain.memory_bytes // MB - 1)
-    plans, progress = [], []
+    plans = []
     stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), lean, StyleTransfer(lean, random_model), plans.append)
-    result = stylizer(gradient_image(128, 96), progress.append, report_every=1)
+    result = stylizer(gradient_image(128, 96))
     assert result.shape == (1, 96, 128, 3)
-    last = plans[0].levels[-1]
-    assert last.mechanism.tile == 48
-    assert plans[0].memory_bytes <= lean.memory_limit_mb * MB
+    (level,) = plans[0].levels
+    assert level.mechanism.tile == 48 and plans[0].memory_bytes <= lean.memory_limit_mb * MB
+
+
+def test_progress_counts_every_level_and_the_work_after_it(random_model):
+    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32")
+    progress = []
+    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), config, StyleTransfer(config, random_model))
+    stylizer(gradient_image(128, 96), progress.append, report_every=1)
     assert [p.evaluation for p in progress] == [1, 2, 3, 4, 5, 6]
-    assert progress[0].work_after > 0 and progress[-1].work_after == 0
+    # the 128 px level has 4x the pixels of the 64 px one: its 2 evaluations are 8 of the first level's
+    assert progress[0].work_after == 8 and progress[-1].work_after == 0
 
 
 def test_an_interrupt_at_a_coarse_level_saves_the_full_size_image(random_model):

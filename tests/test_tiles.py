@@ -105,3 +105,17 @@ def test_an_interrupt_at_a_coarse_level_saves_the_full_size_image(random_model):
     with pytest.raises(Interrupted) as stopped:
         stylizer(gradient_image(128, 96), interrupt, report_every=1)
     assert stopped.value.image.shape == (1, 96, 128, 3) and stopped.value.step == 0
+
+
+def test_a_style_larger_than_a_tile_gets_the_same_statistics_from_tiles(random_model, monkeypatch):
+    from tf_nst.objective import style_targets
+
+    config = StyleTransferConfig(precision="float32")
+    style = tf.constant(gradient_image(128, 96, seed=2)[None] / 255.0, tf.float32)
+    whole = style_targets(random_model, [style], [1.0], config)
+    monkeypatch.setattr("tf_nst.transfer.TILE", 48)
+    tiled = StyleTransfer(config, random_model).style_targets(style)
+    for name in config.style_layers:
+        # mean and covariance (the square root's Newton-Schulz iterations amplify rounding)
+        for a, b in zip(tiled.statistics[name][:2], whole.statistics[name][:2]):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4 * np.abs(b.numpy()).max())

@@ -280,7 +280,9 @@ class StyleTransfer:
         """Blended style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
-        return style_targets(self.model, styles, self.config.blend_weights(len(styles)), self.config, self._moments)
+        large = any(max(style.shape[1:3]) > TILE for style in styles)  # smaller ones take one pass anyway
+        weights = self.config.blend_weights(len(styles))
+        return style_targets(self.model, styles, weights, self.config, self._moments if large else None)
 
     def _moments(self, style: tf.Tensor) -> dict[str, Statistics]:
         """A style image's moments of every style layer, summed over tiles of ``TILE`` px: the same as the whole

@@ -67,24 +67,46 @@ def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedP
     )
 
 
-def run_command(*args: str) -> subprocess.CompletedProcess:
-    """The ``tf-nst`` command in this process (its flag parsing, ``main`` and exit status), for runs that end
-    before any stylization (bad flags, inputs, outputs): like ``run_cli`` without the interpreter's start-up.
-    A traceback cannot hide here: an exception the command does not turn into an exit status fails the test."""
+def run_command(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """The ``tf-nst`` command run in this process: its flag parsing, ``main``, exit status and log lines, as
+    ``run_cli`` gives them but without a fresh interpreter's TensorFlow import. For every run that needs no
+    process of its own (signals, a terminal, the start-up's quiet are tested with ``run_cli``). A traceback
+    cannot hide here: an exception the command does not turn into an exit status fails the test."""
     import contextlib
     import io
+    import logging
+
+    from absl import logging as absl_logging
+    from tensorflow.python.framework import config as tf_config  # op determinism: --deterministic is global
 
     from tf_nst.cli import main as command
 
     argv, stdout, stderr = ["tf-nst", *args], io.StringIO(), io.StringIO()
+    log, handler = absl_logging.get_absl_logger(), logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))  # as ``tf-nst`` logs
+    verbosity, propagate = absl_logging.get_verbosity(), log.propagate
+    deterministic = tf_config.is_op_determinism_enabled()
     status = 0
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(stdout))
+        stack.enter_context(contextlib.redirect_stderr(stderr))
+        if cwd is not None:
+            stack.callback(os.chdir, os.getcwd())
+            os.chdir(cwd)
+        log.addHandler(handler)
+        log.propagate = False
+        absl_logging.set_verbosity(absl_logging.INFO)
         try:
             command.main(command.parse_flags(argv))
         except SystemExit as exit:
             status = exit.code if isinstance(exit.code, int) else 1
         finally:
             command.FLAGS.unparse_flags()
+            log.removeHandler(handler)
+            log.propagate = propagate
+            absl_logging.set_verbosity(verbosity)
+            if not deterministic:
+                tf_config.disable_op_determinism()
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
 
 

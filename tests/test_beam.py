@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_cli
+from conftest import REPO, gradient_image, one_line_error, run_command
 from PIL import Image
 
 beam = pytest.importorskip("apache_beam")
 
-FAST = ["--max_size=64", "--steps=3", "--seed=0"]
+FAST = ["--max_size=64", "--scales=1", "--steps=3", "--seed=0"]
 
 
 def run_beam(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -68,7 +68,7 @@ def test_pixels_equal_the_clis(photos, pipeline_run, tmp_path):
     inputs, style = photos
     _, output_dir = pipeline_run
     cli_output = tmp_path / "harbour.png"
-    result = run_cli(f"--content={inputs / 'harbour.png'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    result = run_command(f"--content={inputs / 'harbour.png'}", f"--style={style}", f"--output={cli_output}", *FAST)
     assert result.returncode == 0, result.stderr
     difference = np.abs(pixels(output_dir / "harbour.png") - pixels(cli_output))
     assert difference.max() <= 3, difference.max()

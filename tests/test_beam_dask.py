@@ -10,13 +10,13 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_cli
+from conftest import REPO, gradient_image, one_line_error, run_command
 from PIL import Image
 
 pytest.importorskip("apache_beam")
 pytest.importorskip("distributed")
 
-FAST = ["--max_size=64", "--steps=3", "--seed=0"]
+FAST = ["--max_size=64", "--scales=1", "--steps=3", "--seed=0"]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_a_dask_cluster_writes_every_good_input_with_the_clis_pixels(cluster, tm
     assert set(set_up.values()) == {1} and len(set_up) <= 2, set_up
 
     cli_output = tmp_path / "cli.png"
-    cli = run_cli(f"--content={inputs / 'tower.jpg'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    cli = run_command(f"--content={inputs / 'tower.jpg'}", f"--style={style}", f"--output={cli_output}", *FAST)
     assert cli.returncode == 0, cli.stderr
     assert np.abs(pixels(output_dir / "tower.png") - pixels(cli_output)).max() <= 3
 

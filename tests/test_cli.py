@@ -1,4 +1,5 @@
-"""The command line, run as a subprocess the way a user runs it."""
+"""The command line: in this process (``run_command``), and as a subprocess the way a user runs it where a real
+process matters (a terminal, ``python -m``, ``--help``)."""
 
 import fcntl
 import os
@@ -13,7 +14,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli
+from conftest import REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
 from PIL import Image
 
 FAST = ["--max_size=48", "--steps=2"]
@@ -22,7 +23,7 @@ FAST = ["--max_size=48", "--steps=2"]
 def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
     content, style = image_files
     output = tmp_path / "out.jpg"
-    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", *FAST)
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", *FAST)
     assert result.returncode == 0, result.stderr
     with Image.open(output) as image:
         assert image.format == "JPEG" and image.size == (48, 32)
@@ -30,7 +31,7 @@ def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
 
 
 def test_demo_runs_without_inputs(tmp_path):
-    result = run_cli("--output=demo.png", *FAST, cwd=tmp_path)
+    result = run_command("--output=demo.png", *FAST, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "demo.png").size == (48, 36)
 
@@ -89,7 +90,7 @@ def test_a_terminal_shows_one_live_line_with_image_scale_and_evaluations(tmp_pat
 
 
 def test_quiet_prints_nothing_and_writes_the_image(tmp_path):
-    result = run_cli("--output=demo.png", "--quiet", *FAST, cwd=tmp_path)
+    result = run_command("--output=demo.png", "--quiet", *FAST, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
     assert Image.open(tmp_path / "demo.png").size == (48, 36)
 
@@ -158,8 +159,8 @@ FLAGS_DOCUMENTED = (  # every flag of the command, as --help and README.md's tab
 )
 
 
-@pytest.mark.parametrize("spelling", ["--help", "-h"])
-def test_help_exits_0_and_documents_every_flag(spelling):
+@pytest.mark.parametrize("spelling, runner", [("--help", run_cli), ("-h", run_command)])
+def test_help_exits_0_and_documents_every_flag(spelling, runner):
     from absl import flags
 
     import tf_nst.cli.main  # noqa: F401  (defines the flags)
@@ -170,7 +171,7 @@ def test_help_exits_0_and_documents_every_flag(spelling):
         for flag in flags.FLAGS.get_flags_for_module(module)
     }
     assert defined == set(FLAGS_DOCUMENTED)
-    result = run_cli(spelling)
+    result = runner(spelling)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Paint a photo in the style of a painting"), result.stdout[:200]
     assert not any(line.rstrip().endswith(("cli.py:", "tf-nst:", "main.py:")) for line in result.stdout.splitlines())
@@ -183,7 +184,7 @@ def test_help_exits_0_and_documents_every_flag(spelling):
 def test_precision_flag_is_used_and_logged(image_files, tmp_path):
     content, style = image_files
     output = tmp_path / "out.png"
-    result = run_cli(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
     assert result.returncode == 0, result.stderr
     assert "precision float32 (as requested)" in result.stderr and output.exists()
 
@@ -192,7 +193,7 @@ def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
     content, style, output = tmp_path / "content.png", tmp_path / "style.png", tmp_path / "out.png"
     Image.fromarray(gradient_image(64, 64, 1)).save(content)
     Image.fromarray(gradient_image(64, 64, 2)).save(style)
-    result = run_cli(
+    result = run_command(
         f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
     )
     assert result.returncode == 0, result.stderr
@@ -213,7 +214,7 @@ def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tm
     layers, state = defaults.content_layers + defaults.style_layers, optimizer_images(defaults.optimizer, 20)
     at_64 = peak_bytes((64, 43), (64, 64), layers, "float32", device, state)
     output = tmp_path / "out.png"
-    result = run_cli(
+    result = run_command(
         f"--content={content}",
         f"--style={style}",
         f"--output={output}",
@@ -226,13 +227,15 @@ def test_run_that_would_not_fit_in_memory_is_refused_before_work(image_files, tm
 
 
 def test_only_one_of_content_and_style_is_a_usage_error(image_files):
-    one_line_error(run_cli(f"--content={image_files[0]}"), 2, "--style")
+    one_line_error(run_command(f"--content={image_files[0]}"), 2, "--style")
 
 
 def test_output_over_an_input_is_refused(image_files):
     content, style = image_files
     before = content.read_bytes()
-    one_line_error(run_cli(f"--content={content}", f"--style={style}", f"--output={content}", *FAST), 2, "same file")
+    one_line_error(
+        run_command(f"--content={content}", f"--style={style}", f"--output={content}", *FAST), 2, "same file"
+    )
     assert content.read_bytes() == before
 
 
@@ -240,7 +243,7 @@ def test_corrupt_weights_flag_is_a_clear_failure(image_files, tmp_path):
     bad = tmp_path / "vgg.h5"
     bad.write_bytes(b"not hdf5")
     one_line_error(
-        run_cli(
+        run_command(
             f"--content={image_files[0]}",
             f"--style={image_files[1]}",
             f"--weights={bad}",
@@ -257,7 +260,7 @@ def test_corrupt_weights_flag_is_a_clear_failure(image_files, tmp_path):
 def test_real_photo_and_painting_are_stylized(tmp_path):
     """tubingen + starry night at 96 px: the result moves far from the photo, towards the painting's colours."""
     output = tmp_path / "tubingen.png"
-    result = run_cli(
+    result = run_command(
         f"--content={SHARED_IMAGES / 'tubingen.jpg'}",
         f"--style={SHARED_IMAGES / 'starry_night.jpg'}",
         f"--output={output}",

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, gradient_image, run_cli
+from conftest import REPO, gradient_image, run_command
 from PIL import Image
 
 import tf_nst
@@ -39,10 +39,16 @@ RED, BLUE = solid_style((220, 40, 30), 1), solid_style((30, 60, 220), 2)
 
 
 def test_blend_weights_change_the_result_and_a_one_hot_blend_is_that_style(stylizer_for):
-    only_red = stylizer_for([RED, BLUE], style_blend_weights=(1, 0))(CONTENT).numpy()
+    one_hot, red = stylizer_for([RED, BLUE], style_blend_weights=(1, 0)), stylizer_for(RED)
+    pixels = CONTENT[None].astype(np.float32) / 255
+    blended, alone = one_hot.styles_and_targets(pixels)[1], red.styles_and_targets(pixels)[1]
+    for name, statistics in alone.statistics.items():  # the targets a run optimizes towards: the same run
+        for ours, theirs in zip(blended.statistics[name], statistics):
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+    assert blended.weights == pytest.approx(alone.weights, rel=1e-5)
+    only_red = one_hot(CONTENT).numpy()
     only_blue = stylizer_for([RED, BLUE], style_blend_weights=(0, 1))(CONTENT).numpy()
     half = stylizer_for([RED, BLUE])(CONTENT).numpy()
-    np.testing.assert_allclose(only_red, stylizer_for(RED)(CONTENT).numpy(), atol=1e-6)
     assert only_red[..., 0].mean() > half[..., 0].mean() > only_blue[..., 0].mean()
 
 
@@ -109,7 +115,7 @@ def test_start_image_from_style_or_file(stylizer_for, tmp_path, init):
 def test_snapshots_trace_and_tensorboard(image_files, tmp_path):
     content, style = image_files
     output, trace, logdir = tmp_path / "out.png", tmp_path / "trace.json", tmp_path / "tb"
-    result = run_cli(
+    result = run_command(
         f"--content={content}",
         f"--style={style}",
         f"--output={output}",
@@ -157,7 +163,7 @@ def test_same_seed_same_output_other_seed_differs(image_files, tmp_path):
             "--deterministic",
             *FAST,
         ]
-        assert run_cli(*args).returncode == 0
+        assert run_command(*args).returncode == 0
     a, b, c = (np.asarray(Image.open(p)) for p in outputs)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a.astype(int) - c).mean() > 1
@@ -171,7 +177,7 @@ def test_batch_skips_a_broken_file_and_reports_it(image_files, tmp_path):
         Image.open(content).convert("RGB").save(photos / name)
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (photos / "notes.txt").write_text("ignored: not an image extension")
-    result = run_cli(f"--content={photos}", f"--style={style}", f"--output={tmp_path / 'painted'}", *FAST)
+    result = run_command(f"--content={photos}", f"--style={style}", f"--output={tmp_path / 'painted'}", *FAST)
     assert result.returncode == 1
     assert sorted(os.listdir(tmp_path / "painted")) == ["one.png", "two.jpg"]
     last = result.stderr.strip().splitlines()[-1]

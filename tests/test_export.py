@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, gradient_image, one_line_error, run_cli, run_command
+from conftest import REPO, gradient_image, one_line_error, run_command
 from PIL import Image
 
 from tf_nst.config import StyleTransferConfig
@@ -623,7 +623,7 @@ CLI_LAYERS = ["--content_layers=block1_conv2", "--style_layers=block1_conv1,bloc
 
 def test_cli_exports_the_flagged_layers_refuses_to_overwrite_and_overwrites(tmp_path):
     base = tmp_path / "savedmodels" / "features"
-    result = run_cli(f"--export_dir={base}", *CLI_LAYERS, "--pooling=avg")
+    result = run_command(f"--export_dir={base}", *CLI_LAYERS, "--pooling=avg")
     assert result.returncode == 0, result.stderr
     assert f"to {base / '1'}" in result.stderr and "Traceback" not in result.stderr
 
@@ -638,11 +638,13 @@ def test_cli_exports_the_flagged_layers_refuses_to_overwrite_and_overwrites(tmp_
         assert_close(features[name], expected[name])
 
     saved = (base / "1" / "saved_model.pb").stat()
-    one_line_error(run_cli(f"--export_dir={base}", *CLI_LAYERS), 2, str(base / "1"), "already exists", "--overwrite")
+    one_line_error(
+        run_command(f"--export_dir={base}", *CLI_LAYERS), 2, str(base / "1"), "already exists", "--overwrite"
+    )
     assert (base / "1" / "saved_model.pb").stat().st_mtime_ns == saved.st_mtime_ns
 
     (base / "1" / "marker").write_text("old")
-    result = run_cli(
+    result = run_command(
         f"--export_dir={base}",
         *CLI_LAYERS,
         "--overwrite",

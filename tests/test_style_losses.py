@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import one_line_error, run_cli, tiny_pair
+from conftest import one_line_error, run_command, tiny_pair
 
 import tf_nst
 from tf_nst.config import STYLE_LOSSES
@@ -84,7 +84,7 @@ def test_gaussian_keras_loss_trains_and_round_trips(random_model):
 def test_cli_takes_style_loss_and_refuses_an_unknown_one(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "out.png"
-    ok = run_cli(
+    ok = run_command(
         f"--content={content}",
         f"--style={style}",
         f"--output={out}",
@@ -95,5 +95,7 @@ def test_cli_takes_style_loss_and_refuses_an_unknown_one(image_files, tmp_path):
     )
     assert ok.returncode == 0, ok.stderr
     assert out.is_file()
-    bad = run_cli(f"--content={content}", f"--style={style}", f"--output={tmp_path / 'b.png'}", "--style_loss=sliced")
+    bad = run_command(
+        f"--content={content}", f"--style={style}", f"--output={tmp_path / 'b.png'}", "--style_loss=sliced"
+    )
     one_line_error(bad, 2, "--style_loss")

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image
+from conftest import REPO, gradient_image, one_line_error, run_command
 from PIL import Image
 
 pytest.importorskip("cv2")
@@ -121,31 +121,7 @@ def test_frames_of_a_directory_in_name_order(tmp_path):
     )
 
 
-# --- the command, in-process ---
-
-
-def command(capsys, *args: str) -> tuple[int, str]:
-    """Run ``tf-nst ARGS`` in this process; its exit status and what it wrote to stderr."""
-    from tf_nst.cli import main as cli
-
-    cli.FLAGS.unparse_flags()
-    status = 0
-    try:
-        cli.parse_flags(["tf-nst", *args])
-        cli.logging.set_verbosity(cli.logging.INFO)  # as the command does
-        cli.main(["tf-nst"])
-    except SystemExit as exit:
-        status = exit.code
-    return status, capsys.readouterr().err
-
-
-def error_line(status: int, stderr: str, expected: int, *fragments: str) -> None:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert status == expected, stderr
-    assert lines and lines[-1].startswith("tf_nst: error: "), stderr
-    assert "Traceback" not in stderr
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
+# --- the command, in-process (``conftest.run_command``) ---
 
 
 FAST = ["--max_size=48", "--steps=2", "--frame_steps=2"]
@@ -161,30 +137,26 @@ def clip_files(tmp_path):
     return gif, style
 
 
-def test_an_animated_gif_becomes_an_mp4_at_its_frame_rate(clip_files, tmp_path, capsys, caplog):
-    caplog.set_level("INFO")
+def test_an_animated_gif_becomes_an_mp4_at_its_frame_rate(clip_files, tmp_path):
     gif, style = clip_files
     output = tmp_path / "out.mp4"
-    status, stderr = command(capsys, f"--content={gif}", f"--style={style}", f"--output={output}", *FAST)
-    assert status == 0, stderr
+    result = run_command(f"--content={gif}", f"--style={style}", f"--output={output}", *FAST)
+    assert result.returncode == 0, result.stderr
     clip = open_video(str(output))
     assert (clip.count, clip.rate, clip.size) == (5, 10, (48, 36))
-    assert "frame 3/5  clip ETA" in caplog.text and "wrote frame 5/5" in caplog.text
+    assert "frame 3/5  clip ETA" in result.stderr and "wrote frame 5/5" in result.stderr
 
 
-def test_a_frame_range_into_a_directory_then_resume(clip_files, tmp_path, capsys, caplog):
-    caplog.set_level("INFO")
+def test_a_frame_range_into_a_directory_then_resume(clip_files, tmp_path):
     gif, style = clip_files
     out = tmp_path / "frames"
-    status, stderr = command(capsys, f"--content={gif}", f"--style={style}", f"--output={out}", "--frames=2:3", *FAST)
-    assert status == 0, stderr
+    result = run_command(f"--content={gif}", f"--style={style}", f"--output={out}", "--frames=2:3", *FAST)
+    assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(out)) == ["frame_00002.png", "frame_00003.png"]
     before = os.path.getmtime(out / "frame_00003.png")
-    status, stderr = command(
-        capsys, f"--content={gif}", f"--style={style}", f"--output={out}", "--frames=2:", "--resume", *FAST
-    )
-    assert status == 0, stderr
-    assert "resuming after frame 3" in caplog.text
+    result = run_command(f"--content={gif}", f"--style={style}", f"--output={out}", "--frames=2:", "--resume", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "resuming after frame 3" in result.stderr
     assert sorted(os.listdir(out)) == [f"frame_{n:05d}.png" for n in range(2, 6)]
     assert os.path.getmtime(out / "frame_00003.png") == before
     assert Image.open(out / "frame_00005.png").size == (48, 36)
@@ -273,19 +245,19 @@ BAD_CLIPS = [
 @pytest.mark.parametrize(
     "make, flags, output, status, fragments", [c[1:] for c in BAD_CLIPS], ids=[c[0] for c in BAD_CLIPS]
 )
-def test_bad_clip_is_one_line_and_writes_nothing(tmp_path, capsys, make, flags, output, status, fragments):
+def test_bad_clip_is_one_line_and_writes_nothing(tmp_path, make, flags, output, status, fragments):
     content = make(tmp_path)
     style = tmp_path / "style.png"
     Image.fromarray(gradient_image(48, 48, 2)).save(style)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = command(capsys, f"--content={content}", f"--style={style}", f"--output={out_dir / output}", *flags, *FAST)
-    error_line(*result, status, *fragments)
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={out_dir / output}", *flags, *FAST)
+    one_line_error(result, status, *fragments)
     assert os.listdir(out_dir) == []
 
 
 @pytest.mark.parametrize("output", ["o.mp4", "frames"])
-def test_an_existing_output_needs_overwrite(clip_files, tmp_path, capsys, output):
+def test_an_existing_output_needs_overwrite(clip_files, tmp_path, output):
     gif, style = clip_files
     target = tmp_path / output
     if output == "frames":
@@ -293,8 +265,8 @@ def test_an_existing_output_needs_overwrite(clip_files, tmp_path, capsys, output
         (target / "frame_00001.png").write_bytes(b"mine")
     else:
         target.write_bytes(b"mine")
-    result = command(capsys, f"--content={gif}", f"--style={style}", f"--output={target}", *FAST)
-    error_line(*result, 2, "exists", "--overwrite")
+    result = run_command(f"--content={gif}", f"--style={style}", f"--output={target}", *FAST)
+    one_line_error(result, 2, "exists", "--overwrite")
     assert (target / "frame_00001.png" if output == "frames" else target).read_bytes() == b"mine"
 
 

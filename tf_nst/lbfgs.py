@@ -26,41 +26,39 @@ def two_loop_direction(
 ) -> tf.Tensor:
     """The quasi-Newton step ``-H g`` by the L-BFGS two-loop recursion (Nocedal and Wright, Algorithm 7.4).
 
-    ``gradient`` g has any shape X; ``s`` and ``y`` ``[m, *X]`` hold the last position and gradient changes in a
-    ring buffer whose most recent entry is at index ``newest``; ``rho`` ``[m]`` is ``1 / (s_i . y_i)``, 0 for an
-    empty slot (which then has no effect). ``gamma`` scales the initial inverse Hessian ``gamma * I``. Returns
-    a tensor of g's shape; with an empty history it is ``-gamma * g``.
+    ``gradient`` g has any shape X; ``s`` and ``y`` ``[m, *X]`` (tensors or variables) hold the last position
+    and gradient changes in a ring buffer whose most recent entry is at index ``newest``; ``rho`` ``[m]`` is
+    ``1 / (s_i . y_i)``, 0 for an empty slot (which then has no effect). ``gamma`` scales the initial inverse
+    Hessian ``gamma * I``. Returns a tensor of g's shape; with an empty history it is ``-gamma * g``.
 
-    Each row of ``s`` and ``y`` is read only once the step before it is done, so that inside a graph only a
-    couple of rows exist at a time (independent reads would all run first, each an image-sized copy when ``s``
-    and ``y`` are variables read row by row).
+    Both loops are ``tf.while_loop``s run one iteration at a time, each gathering only the rows it uses: inside
+    a graph only a couple of rows exist at once (a read of the whole history would alias the buffers the next
+    update writes, and each write would then copy them), and the graph stays the same size for any ``m``.
     """
+    gradient = tf.convert_to_tensor(gradient)
     m = s.shape[0]
-    order = [(newest - i) % m for i in range(m)]  # newest first
-    q, alphas = gradient, []
-    for j in order:
-        with tf.control_dependencies([q]):
-            alpha = rho[j] * _dot(s[j], q)
-        with tf.control_dependencies([alpha]):
-            q = q - alpha * y[j]
-        alphas.append(alpha)
-    r = gamma * q
-    for j, alpha in zip(reversed(order), reversed(alphas)):
-        with tf.control_dependencies([r]):
-            beta = rho[j] * _dot(y[j], r)
-        with tf.control_dependencies([beta]):
-            r = r + (alpha - beta) * s[j]
+    rho = tf.cast(rho, gradient.dtype)
+    newest = tf.cast(newest, tf.int32)
+
+    def newest_first(i, q, alphas):
+        j = (newest - i) % m
+        alpha = rho[j] * _dot(tf.gather(s, j), q)
+        return i + 1, q - alpha * tf.gather(y, j), tf.tensor_scatter_nd_update(alphas, [[j]], [alpha])
+
+    def oldest_first(i, r, alphas):
+        j = (newest + 1 + i) % m
+        beta = rho[j] * _dot(tf.gather(y, j), r)
+        return i + 1, r + (alphas[j] - beta) * tf.gather(s, j), alphas
+
+    def more(i, *_):
+        return i < m
+
+    start = (tf.constant(0), gradient, tf.zeros([m], gradient.dtype))
+    _, q, alphas = tf.while_loop(more, newest_first, start, parallel_iterations=1)
+    _, r, _ = tf.while_loop(
+        more, oldest_first, (tf.constant(0), tf.cast(gamma, q.dtype) * q, alphas), parallel_iterations=1
+    )
     return -r
-
-
-class _Rows:
-    """A variable ``[m, *X]`` read one row at a time (``rows[j]`` gathers row j only), for the two-loop recursion."""
-
-    def __init__(self, variable: tf.Variable):
-        self.variable, self.shape = variable, variable.shape
-
-    def __getitem__(self, index: tf.Tensor) -> tf.Tensor:
-        return tf.gather(self.variable, index)
 
 
 class LBFGS(keras.optimizers.Optimizer):
@@ -150,10 +148,8 @@ class LBFGS(keras.optimizers.Optimizer):
         tf.cond(accept, remember, lambda: tf.constant(False))
         steepest = self.initial_step / (tf.reduce_max(tf.abs(gradient)) + 1e-30)
         gamma = tf.where(self._pairs.value > 0, self._gamma.value, steepest)
-        # pairs are gathered one at a time: a read of the whole history would alias the buffers the next
-        # update writes, and each write would then copy them (measured: 2 more images per pair at the peak)
-        s_rows, y_rows = _Rows(self._s.value), _Rows(self._y.value)
-        direction = two_loop_direction(gradient, s_rows, y_rows, self._rho.value, self._newest.value, gamma) * free
+        history = (self._s.value, self._y.value, self._rho.value, self._newest.value)
+        direction = two_loop_direction(gradient, *history, gamma) * free
         downhill = _dot(direction, gradient) < 0
         direction = tf.where(downhill, direction, -steepest * gradient)
         step = tf.cast(learning_rate, variable.dtype) * direction

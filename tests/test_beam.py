@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -43,83 +44,85 @@ def photos(tmp_path_factory):
     return inputs, style
 
 
-@pytest.fixture(scope="module")
-def pipeline_run(photos, tmp_path_factory):
-    """One DirectRunner run over the photos: (process, output directory)."""
+@pytest.mark.slow
+def test_one_process_and_two_write_every_good_input_with_the_clis_pixels_and_record_the_broken_one(photos, tmp_path):
     inputs, style = photos
-    output_dir = tmp_path_factory.mktemp("beam_out") / "painted"
-    result = run_beam(f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *FAST)
-    return result, output_dir
-
-
-def test_writes_every_good_input_and_records_the_broken_one(photos, pipeline_run):
-    inputs, _ = photos
-    result, output_dir = pipeline_run
+    single = tmp_path / "single"
+    result = run_beam(f"--input={inputs}/*", f"--style={style}", f"--output_dir={single}", *FAST)
     one_line_error(result, 1, "1 of 4 images failed", str(inputs / "broken.png"), "failures.jsonl")
-    assert sorted(os.listdir(output_dir)) == ["failures.jsonl", "harbour.png", "street.png", "tower.png"]
-    assert Image.open(output_dir / "tower.png").size == (48, 64)
-    assert Image.open(output_dir / "harbour.png").size == (64, 48)
-    records = [json.loads(line) for line in (output_dir / "failures.jsonl").read_text().splitlines()]
+    assert sorted(os.listdir(single)) == ["failures.jsonl", "harbour.png", "street.png", "tower.png"]
+    assert Image.open(single / "tower.png").size == (48, 64)
+    assert Image.open(single / "harbour.png").size == (64, 48)
+    records = [json.loads(line) for line in (single / "failures.jsonl").read_text().splitlines()]
     assert len(records) == 1 and records[0]["input"] == str(inputs / "broken.png")
     assert "cannot decode" in records[0]["error"] and "\n" not in records[0]["error"]
 
+    cli_output = tmp_path / "cli.png"
+    cli = run_command(f"--content={inputs / 'harbour.png'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    assert cli.returncode == 0, cli.stderr
+    assert np.abs(pixels(single / "harbour.png") - pixels(cli_output)).max() <= 3
 
-def test_pixels_equal_the_clis(photos, pipeline_run, tmp_path):
-    inputs, style = photos
-    _, output_dir = pipeline_run
-    cli_output = tmp_path / "harbour.png"
-    result = run_command(f"--content={inputs / 'harbour.png'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    two = tmp_path / "two"  # two worker processes, the good inputs only: exit status 0
+    flags = [f"--input={inputs}/[hst]*", f"--style={style}", f"--output_dir={two}", *FAST]
+    result = run_beam(*flags, "--direct_num_workers=2", "--direct_running_mode=multi_processing")
     assert result.returncode == 0, result.stderr
-    difference = np.abs(pixels(output_dir / "harbour.png") - pixels(cli_output))
-    assert difference.max() <= 3, difference.max()
-
-
-def test_all_good_inputs_exit_0_and_an_earlier_run_is_not_overwritten(photos, tmp_path):
-    inputs, style = photos
-    output_dir = tmp_path / "painted"
-    flags = [f"--input={inputs}/harbour.png", f"--style={style}", f"--output_dir={output_dir}", *FAST]
-    result = run_beam(*flags)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr and "wrote 1 image(s)" in result.stderr
-    assert sorted(os.listdir(output_dir)) == ["failures.jsonl", "harbour.png"]
-    assert (output_dir / "failures.jsonl").read_text() == ""
-    again = run_beam(*flags)
-    one_line_error(again, 2, f"--output_dir={output_dir}", "--overwrite")
-
-
-@pytest.mark.parametrize(
-    "extra, fragments",
-    [
-        (["--stpes=3"], ["unknown flag --stpes=3"]),
-        (["--input=/nonexistent/*.jpg"], ["--input=/nonexistent/*.jpg", "no files match"]),
-        (["--steps=0"], ["--steps", "must be positive"]),
-        (["--overwrite", "--skip_existing"], ["--overwrite or --skip_existing"]),
-    ],
-)
-def test_usage_errors_are_one_line_with_status_2(photos, tmp_path, extra, fragments):
-    inputs, style = photos
-    result = run_beam(f"--input={inputs}/*.png", f"--style={style}", f"--output_dir={tmp_path / 'out'}", *extra)
-    one_line_error(result, 2, *fragments)
-    assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.slow
-def test_multi_process_run_gives_the_same_images(photos, pipeline_run, tmp_path):
-    inputs, style = photos
-    _, single_process = pipeline_run
-    output_dir = tmp_path / "painted"
-    result = run_beam(
-        f"--input={inputs}/*",
-        f"--style={style}",
-        f"--output_dir={output_dir}",
-        *FAST,
-        "--direct_num_workers=2",
-        "--direct_running_mode=multi_processing",
-    )
-    one_line_error(result, 1, "1 of 4 images failed", "broken.png")
+    assert "Traceback" not in result.stderr and "wrote 3 image(s)" in result.stderr
+    assert sorted(os.listdir(two)) == ["failures.jsonl", "harbour.png", "street.png", "tower.png"]
+    assert (two / "failures.jsonl").read_text() == ""
     for name in ("harbour.png", "tower.png", "street.png"):
-        assert np.abs(pixels(output_dir / name) - pixels(single_process / name)).max() <= 3, name
-    assert (output_dir / "failures.jsonl").read_text() == (single_process / "failures.jsonl").read_text()
+        assert np.abs(pixels(two / name) - pixels(single / name)).max() <= 3, name
+
+
+USAGE_ERRORS = [
+    (["--stpes=3"], ["unknown flag --stpes=3"]),
+    (["--input=/nonexistent/*.jpg"], ["--input=/nonexistent/*.jpg", "no files match"]),
+    (["--steps=0"], ["--steps", "must be positive"]),
+    (["--overwrite", "--skip_existing"], ["--overwrite or --skip_existing"]),
+]
+EARLIER_RUN = ["holds results of an earlier run", "--overwrite"]  # an --output_dir with an image in it
+
+EACH_COMMAND = textwrap.dedent(
+    """
+    # python -m tf_nst.beam's parse and main for each argument list: one process's start-up for them all
+    import contextlib, io, json, sys
+    from tf_nst.beam import __main__ as command
+
+    results = []
+    for argv in json.loads(sys.argv[1]):
+        stderr, status = io.StringIO(), 0
+        with contextlib.redirect_stderr(stderr):
+            try:
+                command.main(command.parse_flags(["tf_nst.beam", *argv]))
+            except SystemExit as exit:
+                status = exit.code
+            finally:
+                command.FLAGS.unparse_flags()
+        results.append((status, stderr.getvalue()))
+    print(json.dumps(results))
+    """
+)
+
+
+def test_usage_errors_and_an_earlier_run_are_one_line_with_status_2(photos, tmp_path):
+    inputs, style = photos
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "harbour.png").write_bytes(b"an earlier run's image")
+    common = [f"--input={inputs}/*.png", f"--style={style}"]
+    argvs = [[*common, f"--output_dir={tmp_path / 'out'}", *extra] for extra, _ in USAGE_ERRORS]
+    argvs.append([*common, f"--output_dir={earlier}"])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    process = subprocess.run(
+        [sys.executable, "-c", EACH_COMMAND, json.dumps(argvs)], capture_output=True, text=True, cwd=REPO, env=env
+    )
+    assert process.returncode == 0, process.stderr
+    expected = [fragments for _, fragments in USAGE_ERRORS] + [[f"--output_dir={earlier}", *EARLIER_RUN]]
+    for argv, (status, stderr), fragments in zip(argvs, json.loads(process.stdout), expected, strict=True):
+        one_line_error(subprocess.CompletedProcess(argv, status, "", stderr), 2, *fragments)
+    assert not (tmp_path / "out").exists()
+    assert (
+        os.listdir(earlier) == ["harbour.png"] and (earlier / "harbour.png").read_bytes() == b"an earlier run's image"
+    )
 
 
 def test_the_transform_keys_results_by_input_and_tags_failures(tmp_path):

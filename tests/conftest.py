@@ -84,7 +84,7 @@ def run_command(*args: str, cwd=None) -> subprocess.CompletedProcess:
     argv, stdout, stderr = ["tf-nst", *args], io.StringIO(), io.StringIO()
     log, handler = absl_logging.get_absl_logger(), logging.StreamHandler(stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))  # as ``tf-nst`` logs
-    verbosity, propagate = absl_logging.get_verbosity(), log.propagate
+    level, propagate = log.level, log.propagate  # restored as they were (absl's unparse would pin WARNING)
     deterministic = tf_config.is_op_determinism_enabled()
     status = 0
     with contextlib.ExitStack() as stack:
@@ -104,7 +104,7 @@ def run_command(*args: str, cwd=None) -> subprocess.CompletedProcess:
             command.FLAGS.unparse_flags()
             log.removeHandler(handler)
             log.propagate = propagate
-            absl_logging.set_verbosity(verbosity)
+            log.setLevel(level)
             if not deterministic:
                 tf_config.disable_op_determinism()
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())

@@ -14,6 +14,8 @@ Style losses (``config.style_loss``), each a statistic of a layer's features and
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,13 +69,26 @@ STYLE_LOSSES = {
 
 def feature_model(config: StyleTransferConfig) -> keras.Model:
     """The frozen VGG-19 feature model of ``config``: its content and style layers, ``weights``, ``pooling``,
-    computing in ``precision`` (``auto``: see ``tf_nst.precision``)."""
-    return build_feature_model(
-        config.content_layers + config.style_layers,
-        load_conv_weights(config.weights),
-        config.pooling,
-        resolve_precision(config.precision).dtype_policy,
-    )
+    computing in ``precision`` (``auto``: see ``tf_nst.precision``).
+
+    The model is frozen and keeps no state between calls, so the last two asked for are kept and given again:
+    repeated ``stylize`` calls in one process build and load VGG-19 once. A weights file is asked for again
+    when it changed (its modification time and size are part of the key)."""
+    layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
+    try:
+        stat = os.stat(config.weights)
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:  # "embedded", "imagenet", or a path whose loading reports the error
+        version = None
+    policy = resolve_precision(config.precision).dtype_policy
+    return _feature_model(layers, config.weights, version, config.pooling, policy)
+
+
+@functools.lru_cache(maxsize=2)
+def _feature_model(
+    layers: tuple[str, ...], weights: str, version: tuple[int, int] | None, pooling: str, policy: str
+) -> keras.Model:
+    return build_feature_model(layers, load_conv_weights(weights), pooling, policy)
 
 
 def check_outputs(model: keras.Model, layers: Sequence[str]) -> None:

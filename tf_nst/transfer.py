@@ -22,11 +22,9 @@ import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
-from tf_nst.layers import MIN_SIDE, layer_stride
 from tf_nst.lbfgs import LBFGS
 from tf_nst.memory import PLAIN, TILE, Mechanism
 from tf_nst.objective import (
-    STYLE_LOSSES,
     Statistics,
     StyleTargets,
     Targets,
@@ -82,21 +80,11 @@ class _Session:
         temporal: bool = False,
         tile: int | None = None,
     ):
-        probe = model(tf.zeros([1, MIN_SIDE, MIN_SIDE, 3]), training=False)  # the statistics' shapes
-        kind = STYLE_LOSSES[config.style_loss]
-        height, width = shape[1], shape[2]
         self.image = tf.Variable(tf.zeros(shape), name="image")
-        self.content = {
-            n: tf.Variable(
-                tf.zeros([1, height // layer_stride(n), width // layer_stride(n), probe[n].shape[-1]]), name=n
-            )
-            for n in config.content_layers
-        }
+        # the targets' variables are made at the first reset, shaped as the targets are
+        self.content: dict[str, tf.Variable] = {}
         self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
-        self.statistics = {
-            n: tuple(tf.Variable(tf.zeros_like(s), name=f"{n}_style") for s in kind.target(kind.moments(probe[n])))
-            for n in config.style_layers
-        }
+        self.statistics: dict[str, tuple[tf.Variable, ...]] = {}
         self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
@@ -134,12 +122,18 @@ class _Session:
             if temporal is not None:
                 self.temporal.image.assign(tf.convert_to_tensor(temporal.image, tf.float32))
                 self.temporal.mask.assign(tf.convert_to_tensor(temporal.mask, tf.float32))
-        for name, variable in self.content.items():
-            variable.assign(targets.content[name])
+        for name, value in targets.content.items():
+            if name in self.content:
+                self.content[name].assign(value)
+            else:
+                self.content[name] = tf.Variable(value, name=name)
             self.content_weights[name].assign(targets.content_weights[name])
-        for name, variables in self.statistics.items():
-            for variable, value in zip(variables, targets.statistics[name]):
-                variable.assign(value)
+        for name, values in targets.statistics.items():
+            if name in self.statistics:
+                for variable, value in zip(self.statistics[name], values):
+                    variable.assign(value)
+            else:
+                self.statistics[name] = tuple(tf.Variable(value, name=f"{name}_style") for value in values)
             self.style_weights[name].assign(targets.style_weights[name])
         for variable in self.optimizer.variables:
             if variable.name == "dynamic_scale":

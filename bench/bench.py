@@ -235,8 +235,16 @@ def run_once(mode: str, size: int, steps: int, warmup: int) -> dict:
 # --- the driver ---
 
 
+def work(kind: str, *numbers: str) -> dict:
+    """One measurement: ``peak REPEATS`` (the convolution peak) or ``MODE SIZE STEPS WARMUP`` (a run)."""
+    if kind == "peak":
+        return conv_peak(int(numbers[0]))
+    size, steps, warmup = (int(n) for n in numbers)
+    return run_once(kind, size, steps, warmup)
+
+
 def worker(*args: str) -> dict:
-    """Run ``bench.py --worker ARGS`` in a fresh process; its last stdout line is JSON."""
+    """``work(*args)`` in a fresh process (``bench.py --worker ARGS``), so each run's peak memory is its own."""
     process = subprocess.run(
         [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, env=dict(os.environ)
     )
@@ -287,9 +295,7 @@ def main() -> None:
     parser.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        kind, *rest = args.worker
-        out = conv_peak(int(rest[0])) if kind == "peak" else run_once(kind, int(rest[0]), int(rest[1]), int(rest[2]))
-        print(json.dumps(out))
+        print(json.dumps(work(*args.worker)))
         return
 
     if args.steps <= args.warmup:

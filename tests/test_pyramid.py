@@ -67,7 +67,8 @@ def test_each_level_starts_from_the_previous_result(random_model):
 
     assert result.shape == (1, 80, 96, 3)
     (first_start, first_result, first_steps), (second_start, second_result, second_steps) = recorder.calls
-    assert first_start is None and (first_steps, second_steps) == (3, 2)
+    np.testing.assert_array_equal(first_start, fit(content, 48))  # config.init: the content itself
+    assert (first_steps, second_steps) == (3, 2)
     expected = upsample_with_detail(first_result.numpy()[0], fit(content, 48)[0], fit(content, 96)[0])
     np.testing.assert_allclose(second_start, expected[None])
     np.testing.assert_array_equal(second_result.numpy(), result.numpy())

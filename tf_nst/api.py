@@ -35,7 +35,7 @@ from tf_nst.memory import (
 from tf_nst.objective import StyleTargets
 from tf_nst.precision import PrecisionChoice, resolve_precision
 from tf_nst.pyramid import Level, plan_levels, style_side, upsample_with_detail
-from tf_nst.transfer import ProgressCallback, StyleTransfer
+from tf_nst.transfer import ProgressCallback, StyleTransfer, initial_image
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ def start_image(content: np.ndarray, styles: Sequence[np.ndarray], config: Style
 class Stylizer:
     """Stylizes content images with fixed style images, reusing the model, compiled steps and style targets.
 
+    ``transfer``: a ``StyleTransfer`` to share (its model, compiled steps and optimizer); this stylizer's own
+    ``config`` still decides everything around them: styles, blend, colours, start image, pyramid and steps.
+
     ``style``: one or several paths or pixel arrays, decoded once. ``config.precision`` is resolved for this
     machine once (``precision`` says what was chosen and why). Styles are resized and their targets computed
     once per level size (and per content image only with ``preserve_colors="histogram"``, which recolours the
@@ -194,7 +197,7 @@ class Stylizer:
         key = (content.shape, first_side)
         if self.config.preserve_colors == "histogram" or key not in self._prepared:
             styles = self.styles_for(content, first_side)
-            self._prepared[key] = (styles, self.transfer.style_targets(styles))
+            self._prepared[key] = (styles, self.transfer.style_targets(styles, self.config.blend_weights(len(styles))))
         return self._prepared[key]
 
     def __call__(
@@ -224,6 +227,7 @@ class Stylizer:
             styles, targets = self.styles_and_targets(level_content, max(levels[0].size) if index > 1 else None)
             if image is None:
                 start = start_image(level_content, styles, config)
+                start = initial_image(level_content, config.init, config.seed) if start is None else start
             else:
                 start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
             previous_content = level_content

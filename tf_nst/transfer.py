@@ -270,12 +270,15 @@ class StyleTransfer:
         self.model = model or feature_model(config)
         self._sessions: dict[tuple[int, ...], _Session] = {}
 
-    def style_targets(self, styles: tf.Tensor | Sequence[tf.Tensor]) -> StyleTargets:
-        """Blended style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1])."""
+    def style_targets(
+        self, styles: tf.Tensor | Sequence[tf.Tensor], blend_weights: Sequence[float] | None = None
+    ) -> StyleTargets:
+        """Style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1]), blended by
+        ``blend_weights`` (default: ``config.style_blend_weights``)."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
         large = any(max(style.shape[1:3]) > TILE for style in styles)  # smaller ones take one pass anyway
-        weights = self.config.blend_weights(len(styles))
+        weights = self.config.blend_weights(len(styles)) if blend_weights is None else list(blend_weights)
         return style_targets(self.model, styles, weights, self.config, self._moments if large else None)
 
     def _moments(self, style: tf.Tensor) -> dict[str, Statistics]:

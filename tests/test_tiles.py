@@ -62,7 +62,7 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
     transfer = StyleTransfer(config, model=random_model)
     content, style = gradient_image(96, 64) / 255.0, gradient_image(64, 64, seed=1) / 255.0
     runs = []
-    for mechanism in (Mechanism(), Mechanism(32)):
+    for mechanism in (Mechanism(), Mechanism(48)):  # 4 tiles
         progress = []
         result = transfer.run(content[None], style[None], progress.append, 1, mechanism=mechanism)
         runs.append(([p.losses["total"] for p in progress], result))
@@ -73,14 +73,14 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
 
 def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(random_model, monkeypatch):
     monkeypatch.setattr("tf_nst.memory.TILE", 48)
-    config = StyleTransferConfig(max_size=128, scales=1, steps=4, precision="float32")
-    plain = tf_nst.plan((128, 96), (96, 96), config)
+    config = StyleTransferConfig(max_size=96, scales=1, steps=4, precision="float32")
+    plain = tf_nst.plan((96, 64), (96, 96), config)
     assert [level.mechanism.describe() for level in plain.levels] == ["plain"]
     lean = config.replace(memory_limit_mb=plain.memory_bytes // MB - 1)
     plans = []
     stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), lean, StyleTransfer(lean, random_model), plans.append)
-    result = stylizer(gradient_image(128, 96))
-    assert result.shape == (1, 96, 128, 3)
+    result = stylizer(gradient_image(96, 64))
+    assert result.shape == (1, 64, 96, 3)
     (level,) = plans[0].levels
     assert level.mechanism.tile == 48 and plans[0].memory_bytes <= lean.memory_limit_mb * MB
 

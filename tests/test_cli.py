@@ -254,7 +254,7 @@ def test_real_photo_and_painting_are_stylized(tmp_path):
         f"--style={SHARED_IMAGES / 'starry_night.jpg'}",
         f"--output={output}",
         "--max_size=96",
-        "--steps=60",
+        "--steps=30",
         "--learning_rate=0.05",
     )
     assert result.returncode == 0, result.stderr

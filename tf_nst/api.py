@@ -119,10 +119,13 @@ def _size(pixels: np.ndarray) -> tuple[int, int]:
     return int(pixels.shape[1]), int(pixels.shape[0])
 
 
-def start_image(content: np.ndarray, styles: Sequence[np.ndarray], config: StyleTransferConfig) -> np.ndarray | None:
-    """Start pixels for ``config.init`` = ``style`` or a path, resized to ``content``'s size; None otherwise."""
+def start_image(
+    content: np.ndarray, styles: Sequence[np.ndarray], config: StyleTransferConfig
+) -> np.ndarray | tf.Tensor:
+    """Start pixels ``[1, H, W, 3]`` in [0, 1] of ``content``'s size for ``config.init``: the content, noise
+    (``config.seed``), the first style image or an image file, resized."""
     if config.init in INITS and config.init != "style":
-        return None
+        return initial_image(content, config.init, config.seed)
     source = styles[0][0] if config.init == "style" else read_image(config.init, config.max_input_pixels)
     return resize(source, (content.shape[2], content.shape[1]))[None]
 
@@ -227,7 +230,6 @@ class Stylizer:
             styles, targets = self.styles_and_targets(level_content, max(levels[0].size) if index > 1 else None)
             if image is None:
                 start = start_image(level_content, styles, config)
-                start = initial_image(level_content, config.init, config.seed) if start is None else start
             else:
                 start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
             previous_content = level_content

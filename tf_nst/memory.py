@@ -29,6 +29,8 @@ OVERHEAD = 1.15  # (measured peak - runtime) / counted bytes was 1.0 to 1.13 at 
 SLACK_BYTES = 64 * MB  # what small runs hold beyond the counted bytes
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
 CHANNELS = {block: channels for block, _, channels in VGG19_BLOCKS}
+ADAM_IMAGES = 2  # Adam's state: two moments
+LBFGS_FIXED_IMAGES = 8  # L-BFGS's state besides its pairs (see optimizer_images)
 TILE = 1024  # tile interior, px
 TILED_COST = 1.9  # seconds per evaluation in tiles of TILE px against plain's: 9.1-9.5 s against 4.9 s at 2048 px
 # Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
@@ -116,7 +118,12 @@ def optimizer_images(optimizer: str, history_size: int) -> int:
     changes (two images per pair, ``history_size`` pairs), and eight more: its previous position and gradient,
     the two-loop recursion's working vectors, the direction and the step. Measured (VmHWM, 3 evaluations,
     bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px and 1.98 at 2048 px (bench/README.md)."""
-    return 2 if optimizer == "adam" else 2 * history_size + 8
+    return ADAM_IMAGES if optimizer == "adam" else 2 * history_size + LBFGS_FIXED_IMAGES
+
+
+def lbfgs_pairs(optimizer_state: int) -> int:
+    """The L-BFGS pairs in ``optimizer_state`` image buffers (``optimizer_images``'s inverse; 0 for Adam)."""
+    return (optimizer_state - LBFGS_FIXED_IMAGES) // 2 if optimizer_state > ADAM_IMAGES else 0
 
 
 def peak_bytes(
@@ -157,7 +164,7 @@ def peak_bytes(
         crop = min(size[0], tile + 2 * halo) * min(size[1], tile + 2 * halo)
         elements = layer_elements(size[1], size[0], deepest)
         targets = sum(elements[name] for name in set(content_layers)) * 4 / image  # content targets, in images
-        pairs = (optimizer_state - 8) / 2 if optimizer_state > 2 else 0
+        pairs = lbfgs_pairs(optimizer_state)
         fixed = optimizer_state - 2 * pairs
         step = (
             crop * TILE_BYTES_PER_PIXEL * itemsize  # one tile's forward and backward pass

@@ -12,6 +12,15 @@ import pytest
 from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+SLOWEST_FIRST = ("test_beam_dask.py", "test_beam.py", "test_errors.py", "test_export.py")  # each over 30 s
+
+
+def pytest_collection_modifyitems(items):
+    """Start the modules with the longest tests first, so that both workers finish at about the same time."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 SHARED_IMAGES = REPO.parent / "shared" / "images"
 
 

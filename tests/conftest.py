@@ -37,6 +37,11 @@ def random_model():
     return build_feature_model(defaults.content_layers + defaults.style_layers, None)
 
 
+# For tests of what the command does around a stylization (files, records, batches, signals), not of the
+# picture: VGG-19 to block2 only, which traces in a fraction of the full network's time.
+SHALLOW_LAYERS = ["--content_layers=block2_conv2", "--style_layers=block1_conv1,block2_conv1"]
+
+
 def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:
     """uint8 [H, W, 3]: smooth colour ramps plus a little noise."""
     rng = np.random.default_rng(seed)

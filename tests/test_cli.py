@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
+from conftest import REPO, SHALLOW_LAYERS, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
 from PIL import Image
 
-FAST = ["--max_size=48", "--steps=2"]
+FAST = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
 
 
 def test_stylizes_files_into_the_requested_format(image_files, tmp_path):

@@ -9,14 +9,14 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, gradient_image, run_command
+from conftest import REPO, SHALLOW_LAYERS, gradient_image, run_command
 from PIL import Image
 
 import tf_nst
 from tf_nst.color import match_color_statistics, rgb_to_yiq, transfer_luminance
 from tf_nst.transfer import StyleTransfer
 
-FAST = ["--max_size=48", "--steps=2"]
+FAST = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
 
 
 def solid_style(colour, seed):

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_IMAGES = REPO.parent / "shared" / "images"
 SLOWEST_FIRST = ("test_beam_dask.py", "test_beam.py", "test_errors.py", "test_export.py")  # each over 30 s
 
 
@@ -19,9 +20,6 @@ def pytest_collection_modifyitems(items):
     """Start the modules with the longest tests first, so that both workers finish at about the same time."""
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
-SHARED_IMAGES = REPO.parent / "shared" / "images"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +38,8 @@ def random_model():
 # For tests of what the command does around a stylization (files, records, batches, signals), not of the
 # picture: VGG-19 to block2 only, which traces in a fraction of the full network's time.
 SHALLOW_LAYERS = ["--content_layers=block2_conv2", "--style_layers=block1_conv1,block2_conv1"]
+# A command run of two steps at 48 px on those layers.
+QUICK_RUN = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
 
 
 def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:

@@ -14,16 +14,14 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, SHALLOW_LAYERS, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
+from conftest import QUICK_RUN, REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
 from PIL import Image
-
-FAST = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
 
 
 def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
     content, style = image_files
     output = tmp_path / "out.jpg"
-    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", *FAST)
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", *QUICK_RUN)
     assert result.returncode == 0, result.stderr
     with Image.open(output) as image:
         assert image.format == "JPEG" and image.size == (48, 32)
@@ -31,7 +29,7 @@ def test_stylizes_files_into_the_requested_format(image_files, tmp_path):
 
 
 def test_demo_runs_without_inputs(tmp_path):
-    result = run_command("--output=demo.png", *FAST, cwd=tmp_path)
+    result = run_command("--output=demo.png", *QUICK_RUN, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "demo.png").size == (48, 36)
 
@@ -95,7 +93,7 @@ def test_python_m_tf_nst_on_a_terminal_shows_one_live_line_and_no_runtime_chatte
 
 
 def test_quiet_prints_nothing_and_writes_the_image(tmp_path):
-    result = run_command("--output=demo.png", "--quiet", *FAST, cwd=tmp_path)
+    result = run_command("--output=demo.png", "--quiet", *QUICK_RUN, cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
     assert Image.open(tmp_path / "demo.png").size == (48, 36)
 
@@ -173,7 +171,9 @@ def test_help_exits_0_and_documents_every_flag(spelling, runner):
 def test_precision_flag_is_used_and_logged(image_files, tmp_path):
     content, style = image_files
     output = tmp_path / "out.png"
-    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *FAST)
+    result = run_command(
+        f"--content={content}", f"--style={style}", f"--output={output}", "--precision=float32", *QUICK_RUN
+    )
     assert result.returncode == 0, result.stderr
     assert "precision float32 (as requested)" in result.stderr and output.exists()
 
@@ -223,7 +223,7 @@ def test_output_over_an_input_is_refused(image_files):
     content, style = image_files
     before = content.read_bytes()
     one_line_error(
-        run_command(f"--content={content}", f"--style={style}", f"--output={content}", *FAST), 2, "same file"
+        run_command(f"--content={content}", f"--style={style}", f"--output={content}", *QUICK_RUN), 2, "same file"
     )
     assert content.read_bytes() == before
 
@@ -237,7 +237,7 @@ def test_corrupt_weights_flag_is_a_clear_failure(image_files, tmp_path):
             f"--style={image_files[1]}",
             f"--weights={bad}",
             f"--output={tmp_path / 'o.png'}",
-            *FAST,
+            *QUICK_RUN,
         ),
         1,
         str(bad),

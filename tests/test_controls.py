@@ -9,14 +9,12 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, SHALLOW_LAYERS, gradient_image, run_command
+from conftest import QUICK_RUN, REPO, gradient_image, run_command
 from PIL import Image
 
 import tf_nst
 from tf_nst.color import match_color_statistics, rgb_to_yiq, transfer_luminance
 from tf_nst.transfer import StyleTransfer
-
-FAST = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
 
 
 def solid_style(colour, seed):
@@ -165,7 +163,7 @@ def test_same_seed_same_output_other_seed_differs(image_files, tmp_path):
             "--init=noise",
             f"--seed={seed}",
             "--deterministic",
-            *FAST,
+            *QUICK_RUN,
         ]
         assert run_command(*args).returncode == 0
     a, b, c = (np.asarray(Image.open(p)) for p in outputs)
@@ -181,7 +179,7 @@ def test_batch_skips_a_broken_file_and_reports_it(image_files, tmp_path):
         Image.open(content).convert("RGB").save(photos / name)
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (photos / "notes.txt").write_text("ignored: not an image extension")
-    result = run_command(f"--content={photos}", f"--style={style}", f"--output={tmp_path / 'painted'}", *FAST)
+    result = run_command(f"--content={photos}", f"--style={style}", f"--output={tmp_path / 'painted'}", *QUICK_RUN)
     assert result.returncode == 1
     assert sorted(os.listdir(tmp_path / "painted")) == ["one.png", "two.jpg"]
     last = result.stderr.strip().splitlines()[-1]

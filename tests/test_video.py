@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO, SHALLOW_LAYERS, gradient_image, one_line_error, run_command
+from conftest import QUICK_RUN, REPO, gradient_image, one_line_error, run_command
 from PIL import Image
 
 pytest.importorskip("cv2")
@@ -124,7 +124,7 @@ def test_frames_of_a_directory_in_name_order(tmp_path):
 # --- the command, in-process (``conftest.run_command``) ---
 
 
-FAST = ["--max_size=48", "--steps=2", "--frame_steps=2", *SHALLOW_LAYERS]
+FAST = [*QUICK_RUN, "--frame_steps=2"]
 
 
 @pytest.fixture

@@ -35,11 +35,25 @@ def random_model():
     return build_feature_model(defaults.content_layers + defaults.style_layers, None)
 
 
+@pytest.fixture(scope="session")
+def shallow_model():
+    """``random_model`` to block2 only, for configs with ``SHALLOW``'s layers (a fraction of the trace)."""
+    import keras
+
+    from tf_nst.features import build_feature_model
+
+    keras.utils.set_random_seed(0)
+    return build_feature_model(SHALLOW["content_layers"] + SHALLOW["style_layers"], None)
+
+
 # For tests of what the command does around a stylization (files, records, batches, signals), not of the
 # picture: VGG-19 to block2 only, which traces in a fraction of the full network's time.
-SHALLOW_LAYERS = ["--content_layers=block2_conv2", "--style_layers=block1_conv1,block2_conv1"]
+SHALLOW = dict(content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"))  # config fields
+SHALLOW_LAYERS = [f"--{name}={','.join(layers)}" for name, layers in SHALLOW.items()]  # the same as flags
 # A command run of two steps at 48 px on those layers.
 QUICK_RUN = ["--max_size=48", "--steps=2", *SHALLOW_LAYERS]
+# A pipeline run of ``python -m tf_nst.beam`` (and the command's run it is compared with): one level of 64 px.
+BEAM_RUN = ["--max_size=64", "--scales=1", "--steps=3", "--seed=0", *SHALLOW_LAYERS]
 
 
 def gradient_image(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -57,6 +71,12 @@ def tiny_pair():
     content = gradient_image(48, 40, 1)[None].astype(np.float32) / 255
     style = gradient_image(40, 40, 2)[None, :, ::-1].astype(np.float32) / 255
     return tf.constant(content), tf.constant(style)
+
+
+def pixels(path) -> np.ndarray:
+    """An image file's RGB pixels as int16 [H, W, 3], for differences."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), np.int16)
 
 
 @pytest.fixture

@@ -8,17 +8,10 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_command
+from conftest import BEAM_RUN, REPO, SHALLOW, gradient_image, one_line_error, pixels, run_command
 from PIL import Image
 
 beam = pytest.importorskip("apache_beam")
-
-FAST = ["--max_size=64", "--scales=1", "--steps=3", "--seed=0"]
-
-
-def pixels(path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"), np.int16)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +66,7 @@ def test_usage_errors_a_run_and_a_rerun_are_one_line_each_and_the_run_has_the_cl
     common = [f"--input={inputs}/*.png", f"--style={style}"]
     argvs = [[*common, f"--output_dir={tmp_path / 'out'}", *extra] for extra, _ in USAGE_ERRORS]
     output_dir = tmp_path / "painted"
-    run = [f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *FAST]
+    run = [f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *BEAM_RUN]
     argvs += [run, run]  # the second is refused: the first run's images are kept
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
     process = subprocess.run(
@@ -96,7 +89,7 @@ def test_usage_errors_a_run_and_a_rerun_are_one_line_each_and_the_run_has_the_cl
     one_line_error(subprocess.CompletedProcess(run, *rerun[:1], "", rerun[1]), 2, *EARLIER_RUN)
 
     cli_dir = tmp_path / "cli"  # the command's batch of the same photos (PNG in, PNG out)
-    cli = run_command(f"--content={inputs}/[hs]*.png", f"--style={style}", f"--output={cli_dir}", *FAST)
+    cli = run_command(f"--content={inputs}/[hs]*.png", f"--style={style}", f"--output={cli_dir}", *BEAM_RUN)
     assert cli.returncode == 0, cli.stderr
     for name in ("harbour.png", "street.png"):
         assert np.abs(pixels(output_dir / name) - pixels(cli_dir / name)).max() <= 3, name
@@ -116,7 +109,7 @@ def test_the_transform_keys_results_by_input_and_tags_failures(tmp_path):
     Image.fromarray(gradient_image(32, 32, 6)).save(second)
     Image.fromarray(gradient_image(32, 32, 7)).save(style)
     output_dir = tmp_path / "out"
-    config = StyleTransferConfig(max_size=32, steps=1)
+    config = StyleTransferConfig(max_size=32, steps=1, **SHALLOW)
     with beam.Pipeline("DirectRunner") as pipeline:
         out = pipeline | beam.Create([str(first), str(second)]) | StylizeImages(str(style), config, str(output_dir))
         assert_that(out.stylized, equal_to([(str(first), str(output_dir / "x.png"))]), label="stylized")

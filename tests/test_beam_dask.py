@@ -10,13 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_command
+from conftest import BEAM_RUN, REPO, gradient_image, one_line_error, pixels, run_command
 from PIL import Image
 
 pytest.importorskip("apache_beam")
 pytest.importorskip("distributed")
-
-FAST = ["--max_size=64", "--scales=1", "--steps=3", "--seed=0"]
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +35,6 @@ def run_on_dask(address: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
 
 
-def pixels(path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"), np.int16)
-
-
 def test_a_dask_cluster_writes_every_good_input_with_the_clis_pixels(cluster, tmp_path):
     address, worker_logs = cluster.address, cluster.worker_logs
     assert re.fullmatch(r"tcp://127\.0\.0\.1:\d+", address), address
@@ -54,7 +47,7 @@ def test_a_dask_cluster_writes_every_good_input_with_the_clis_pixels(cluster, tm
     style = tmp_path / "style.jpg"
     Image.fromarray(gradient_image(64, 64, 2)[:, ::-1]).save(style)
     output_dir = tmp_path / "painted"
-    flags = [f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *FAST]
+    flags = [f"--input={inputs}/*", f"--style={style}", f"--output_dir={output_dir}", *BEAM_RUN]
 
     result = run_on_dask(address, *flags)
     one_line_error(result, 1, "1 of 4 images failed", str(inputs / "broken.png"), "failures.jsonl")
@@ -70,7 +63,7 @@ def test_a_dask_cluster_writes_every_good_input_with_the_clis_pixels(cluster, tm
     assert set(set_up.values()) == {1} and len(set_up) <= 2, set_up
 
     cli_output = tmp_path / "cli.png"
-    cli = run_command(f"--content={inputs / 'tower.jpg'}", f"--style={style}", f"--output={cli_output}", *FAST)
+    cli = run_command(f"--content={inputs / 'tower.jpg'}", f"--style={style}", f"--output={cli_output}", *BEAM_RUN)
     assert cli.returncode == 0, cli.stderr
     assert np.abs(pixels(output_dir / "tower.png") - pixels(cli_output)).max() <= 3
 

@@ -14,7 +14,16 @@ import time
 
 import numpy as np
 import pytest
-from conftest import QUICK_RUN, REPO, SHARED_IMAGES, gradient_image, one_line_error, run_cli, run_command
+from conftest import (
+    QUICK_RUN,
+    REPO,
+    SHALLOW_LAYERS,
+    SHARED_IMAGES,
+    gradient_image,
+    one_line_error,
+    run_cli,
+    run_command,
+)
 from PIL import Image
 
 
@@ -76,6 +85,7 @@ def test_python_m_tf_nst_on_a_terminal_shows_one_live_line_and_no_runtime_chatte
         "--max_size=64",
         "--scales=2",
         "--steps=2",
+        *SHALLOW_LAYERS,
         cwd=tmp_path,
     )
     assert status == 0, printed
@@ -182,9 +192,8 @@ def test_scales_run_coarse_to_fine_to_the_full_size(tmp_path):
     content, style, output = tmp_path / "content.png", tmp_path / "style.png", tmp_path / "out.png"
     Image.fromarray(gradient_image(64, 64, 1)).save(content)
     Image.fromarray(gradient_image(64, 64, 2)).save(style)
-    result = run_command(
-        f"--content={content}", f"--style={style}", f"--output={output}", "--max_size=64", "--scales=2", "--steps=2"
-    )
+    flags = ["--max_size=64", "--scales=2", "--steps=2", *SHALLOW_LAYERS]
+    result = run_command(f"--content={content}", f"--style={style}", f"--output={output}", *flags)
     assert result.returncode == 0, result.stderr
     assert "coarse to fine: 32x32 (2 evaluations), 64x64 (1 evaluation)" in result.stderr
     assert "scale 1/2 32x32  eval 2/2" in result.stderr and "scale 2/2 64x64  eval 1/1" in result.stderr

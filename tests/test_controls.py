@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import QUICK_RUN, REPO, gradient_image, run_command
+from conftest import QUICK_RUN, REPO, SHALLOW, SHALLOW_LAYERS, gradient_image, run_command
 from PIL import Image
 
 import tf_nst
@@ -23,15 +23,22 @@ def solid_style(colour, seed):
     return np.clip(base + rng.normal(0, 0.15, [48, 48, 3]), 0, 1).astype(np.float32)
 
 
+BASE = tf_nst.StyleTransferConfig(max_size=48, steps=4, learning_rate=0.05)
+
+
+@pytest.fixture(scope="module")
+def shared_transfer(random_model):
+    """One ``StyleTransfer`` for the module's stylizers: each shape's step is traced once for all of them."""
+    return StyleTransfer(BASE, model=random_model)
+
+
 @pytest.fixture
-def stylizer_for(random_model):
+def stylizer_for(shared_transfer):
     """Stylizers with the artist's controls changed, sharing one ``StyleTransfer`` (its controls are the
     stylizer's own)."""
-    base = tf_nst.StyleTransferConfig(max_size=48, steps=4, learning_rate=0.05)
-    transfer = StyleTransfer(base, model=random_model)
 
     def make(style, **changes):
-        return tf_nst.Stylizer(style, base.replace(**changes), transfer=transfer)
+        return tf_nst.Stylizer(style, BASE.replace(**changes), transfer=shared_transfer)
 
     return make
 
@@ -127,6 +134,7 @@ def test_snapshots_trace_and_tensorboard(image_files, tmp_path):
         f"--trace={trace}",
         f"--logdir={logdir}",
         "--seed=7",
+        *SHALLOW_LAYERS,
     )
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path)) == [
@@ -199,7 +207,7 @@ def test_batch_from_a_glob_stylizes_each_photo_into_its_own_file(image_files, tm
         Image.fromarray(photos[name]).save(tmp_path / name)
     output = tmp_path / "out"
     options = RunOptions(content=str(tmp_path / "*.png"), styles=(str(style),), output=str(output))
-    run(options, tf_nst.StyleTransferConfig(max_size=48, steps=2))
+    run(options, tf_nst.StyleTransferConfig(max_size=48, steps=2, **SHALLOW))
     assert sorted(os.listdir(output)) == ["a.png", "b.png", "content.png"]
     for name, other in (("a.png", "b.png"), ("b.png", "a.png")):
         result = np.asarray(Image.open(output / name), np.float32)
@@ -207,10 +215,10 @@ def test_batch_from_a_glob_stylizes_each_photo_into_its_own_file(image_files, tm
         assert 0 < np.abs(result - own).mean() < np.abs(result - theirs).mean()
 
 
-def test_stylize_batch_yields_errors_in_place(random_model, tmp_path):
+def test_stylize_batch_yields_errors_in_place(tmp_path):
     good = tmp_path / "good.png"
     Image.fromarray(CONTENT).save(good)
-    config = tf_nst.StyleTransferConfig(max_size=48, steps=1)
+    config = tf_nst.StyleTransferConfig(max_size=48, steps=1, **SHALLOW)
     results = list(tf_nst.stylize_batch([str(good), str(tmp_path / "gone.png"), str(good)], RED, config))
     assert [isinstance(r, tf_nst.ImageError) for _, r in results] == [False, True, False]
 
@@ -229,6 +237,7 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
             "--max_size=64",
             "--steps=100000",
             "--log_every=1",
+            *SHALLOW_LAYERS,
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -246,8 +255,8 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
     assert Image.open(output).size == (64, 43)
 
 
-def test_a_batch_of_same_size_photos_reuses_one_trace_and_one_set_of_style_targets(stylizer_for):
-    stylizer = stylizer_for(RED, steps=2)
+def test_a_batch_of_same_size_photos_reuses_one_trace_and_one_set_of_style_targets(random_model):
+    stylizer = tf_nst.Stylizer(RED, BASE.replace(steps=2), transfer=StyleTransfer(BASE, model=random_model))
     computed = []
     original = stylizer.transfer.style_targets
     stylizer.transfer.style_targets = lambda *args: computed.append(1) or original(*args)

@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import REPO, gradient_image, one_line_error, run_command
+from conftest import REPO, SHALLOW_LAYERS, gradient_image, one_line_error, run_command
 from PIL import Image
 
 import tf_nst
@@ -172,6 +172,7 @@ def test_overwrite_replaces_an_existing_output(image_files, tmp_path):
         "--overwrite",
         "--max_size=48",
         "--steps=1",
+        *SHALLOW_LAYERS,
     )
     assert result.returncode == 0, result.stderr
     assert Image.open(output).size == (48, 32)
@@ -234,6 +235,7 @@ def test_sigkill_never_leaves_a_corrupt_output(image_files, tmp_path):
                 "--steps=100000",
                 "--save_every=1",
                 "--overwrite",
+                *SHALLOW_LAYERS,
             ],
             stderr=subprocess.DEVNULL,
             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),

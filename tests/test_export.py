@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import os
 import pathlib
 import re
@@ -15,7 +16,8 @@ import zlib
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, gradient_image, one_line_error, run_command
+from absl import logging as absl_logging
+from conftest import REPO, SHALLOW, gradient_image, one_line_error, run_command
 from PIL import Image
 
 from tf_nst.config import StyleTransferConfig
@@ -28,7 +30,7 @@ from tf_nst.serving.export import decode_and_resize, export_feature_extractor, e
 from tf_nst.serving.images import GIF_STEP_LIMIT
 
 DEFAULT = StyleTransferConfig()
-SMALL = StyleTransferConfig(content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"))
+SMALL = StyleTransferConfig(**SHALLOW)
 SIZES = [(32, 48), (64, 40)]
 
 
@@ -507,7 +509,13 @@ def test_the_serving_readme_documents_exactly_what_is_exported(loaded):
 
 def test_an_existing_version_is_kept_unless_overwrite(tmp_path, small_model):
     base = tmp_path / "models"
-    first = export_feature_extractor(base, SMALL, model=small_model)
+    absl_logger, level = absl_logging.get_absl_logger(), absl_logging.get_absl_logger().level
+    absl_logger.setLevel(logging.NOTSET)  # as a caller's: its INFO records go where the root's handlers say
+    try:
+        first = export_feature_extractor(base, SMALL, model=small_model)
+        assert absl_logger.level == logging.NOTSET  # saving lowers absl's verbosity: it is put back as it was
+    finally:
+        absl_logger.setLevel(level)
     assert first == str(base / "1") and (base / "1" / "saved_model.pb").is_file()
     (base / "1" / "marker").write_text("old")
     with pytest.raises(ConfigError, match="already exists"):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import gradient_image
+from conftest import SHALLOW, gradient_image
 
 import tf_nst
 from tf_nst.io.images import fit
@@ -54,11 +54,11 @@ class Recorder(StyleTransfer):
         return result
 
 
-def test_each_level_starts_from_the_previous_result(random_model):
+def test_each_level_starts_from_the_previous_result(shallow_model):
     content = gradient_image(96, 80, 1).astype(np.float32) / 255
     style = gradient_image(64, 64, 2).astype(np.float32) / 255
-    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=3, learning_rate=0.1)
-    recorder = Recorder(config, random_model)
+    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=3, learning_rate=0.1, **SHALLOW)
+    recorder = Recorder(config, shallow_model)
     recorder.calls = []
     reports = []
     stylizer = tf_nst.Stylizer(style, config, transfer=recorder)
@@ -94,7 +94,7 @@ def test_stylize_with_scales_returns_the_full_size():
     content = gradient_image(96, 80, 1)
     style = gradient_image(64, 64, 2)
     reports = []
-    result = tf_nst.stylize(content, style, steps=2, max_size=96, scales=2, callback=reports.append)
+    result = tf_nst.stylize(content, style, steps=2, max_size=96, scales=2, callback=reports.append, **SHALLOW)
     assert result.shape == (1, 80, 96, 3) and result.dtype == tf.float32
     assert {(p.scale, p.size) for p in reports} == {(1, (48, 40)), (2, (96, 80))}
 
@@ -107,13 +107,13 @@ def test_a_level_whose_style_would_be_below_32_px_is_left_out():
     assert [level.size for level in plan_levels((640, 480), (600, 600), config)] == [(48, 36), (96, 72)]
 
 
-def test_every_style_decides_which_levels_fit(random_model):
+def test_every_style_decides_which_levels_fit(shallow_model):
     """At 96 px a 48 px level would shrink the wide style to 48x18: the level is left out for it, although the
     square style, the larger by area, would fit."""
-    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=2)
+    config = tf_nst.StyleTransferConfig(max_size=96, scales=2, steps=2, **SHALLOW)
     square, wide = gradient_image(100, 100, 1), gradient_image(128, 48, 2)
     assert [level.size for level in plan_levels((96, 64), [(100, 100), (128, 48)], config)] == [(96, 64)]
     assert [level.size for level in tf_nst.plan((96, 64), [(100, 100), (128, 48)], config).levels] == [(96, 64)]
     assert [level.size for level in plan_levels((96, 64), (100, 100), config)] == [(48, 32), (96, 64)]
-    stylizer = tf_nst.Stylizer([square, wide], config, transfer=StyleTransfer(config, model=random_model))
+    stylizer = tf_nst.Stylizer([square, wide], config, transfer=StyleTransfer(config, model=shallow_model))
     assert stylizer(gradient_image(96, 64, 3)).shape == (1, 64, 96, 3)

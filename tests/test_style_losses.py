@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import one_line_error, run_command, tiny_pair
+from conftest import SHALLOW_LAYERS, one_line_error, run_command, tiny_pair
 
 import tf_nst
 from tf_nst.config import STYLE_LOSSES
@@ -92,6 +92,7 @@ def test_cli_takes_style_loss_and_refuses_an_unknown_one(image_files, tmp_path):
         "--steps=2",
         "--style_loss=gaussian",
         "--weights=embedded",
+        *SHALLOW_LAYERS,
     )
     assert ok.returncode == 0, ok.stderr
     assert out.is_file()

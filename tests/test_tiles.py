@@ -4,7 +4,7 @@ records and interrupts cover every level."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import gradient_image
+from conftest import SHALLOW, gradient_image
 
 import tf_nst
 from tf_nst.config import StyleTransferConfig
@@ -71,37 +71,37 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
     assert float(tf.reduce_max(tf.abs(tiled_image - plain_image))) < 1e-2
 
 
-def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(random_model, monkeypatch):
+def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(shallow_model, monkeypatch):
     monkeypatch.setattr("tf_nst.memory.TILE", 48)
-    config = StyleTransferConfig(max_size=96, scales=1, steps=4, precision="float32")
+    config = StyleTransferConfig(max_size=96, scales=1, steps=4, precision="float32", **SHALLOW)
     plain = tf_nst.plan((96, 64), (96, 96), config)
     assert [level.mechanism.describe() for level in plain.levels] == ["plain"]
     lean = config.replace(memory_limit_mb=plain.memory_bytes // MB - 1)
     plans = []
-    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), lean, StyleTransfer(lean, random_model), plans.append)
+    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), lean, StyleTransfer(lean, shallow_model), plans.append)
     result = stylizer(gradient_image(96, 64))
     assert result.shape == (1, 64, 96, 3)
     (level,) = plans[0].levels
     assert level.mechanism.tile == 48 and plans[0].memory_bytes <= lean.memory_limit_mb * MB
 
 
-def test_progress_counts_every_level_and_the_work_after_it(random_model):
-    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32")
+def test_progress_counts_every_level_and_the_work_after_it(shallow_model):
+    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32", **SHALLOW)
     progress = []
-    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), config, StyleTransfer(config, random_model))
+    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), config, StyleTransfer(config, shallow_model))
     stylizer(gradient_image(128, 96), progress.append, report_every=1)
     assert [p.evaluation for p in progress] == [1, 2, 3, 4, 5, 6]
     # the 128 px level has 4x the pixels of the 64 px one: its 2 evaluations are 8 of the first level's
     assert progress[0].work_after == 8 and progress[-1].work_after == 0
 
 
-def test_an_interrupt_at_a_coarse_level_saves_the_full_size_image(random_model):
-    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32")
+def test_an_interrupt_at_a_coarse_level_saves_the_full_size_image(shallow_model):
+    config = StyleTransferConfig(max_size=128, scales=2, steps=4, precision="float32", **SHALLOW)
 
     def interrupt(progress):
         raise KeyboardInterrupt
 
-    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), config, StyleTransfer(config, random_model))
+    stylizer = tf_nst.Stylizer(gradient_image(96, 96, seed=1), config, StyleTransfer(config, shallow_model))
     with pytest.raises(Interrupted) as stopped:
         stylizer(gradient_image(128, 96), interrupt, report_every=1)
     assert stopped.value.image.shape == (1, 96, 128, 3) and stopped.value.step == 0

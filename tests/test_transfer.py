@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_pair
+from conftest import SHALLOW, tiny_pair
 
 import tf_nst
 from tf_nst.transfer import StyleTransfer
@@ -33,21 +33,23 @@ def test_only_pixels_change_and_stay_in_unit_range(random_model):
         np.testing.assert_array_equal(old, new.numpy())
 
 
-def test_callback_reports_progress(random_model):
+def test_callback_reports_progress(shallow_model):
     content, style = tiny_pair()
     reports = []
-    StyleTransfer(TINY.replace(steps=5), model=random_model).run(content, style, reports.append, report_every=2)
+    transfer = StyleTransfer(TINY.replace(steps=5, **SHALLOW), model=shallow_model)
+    transfer.run(content, style, reports.append, report_every=2)
     assert [p.step for p in reports] == [2, 4, 5]
     assert set(reports[-1].losses) == {"content", "style", "tv", "total"}
     assert reports[-1].steps_per_second > 0 and reports[-1].elapsed > 0
 
 
-def test_content_init_starts_with_zero_content_loss_and_noise_init_does_not(random_model):
+def test_content_init_starts_with_zero_content_loss_and_noise_init_does_not(shallow_model):
     content, style = tiny_pair()
     first = {}
     for init in ("content", "noise"):
         reports = []
-        StyleTransfer(TINY.replace(steps=1, init=init), model=random_model).run(content, style, reports.append)
+        transfer = StyleTransfer(TINY.replace(steps=1, init=init, **SHALLOW), model=shallow_model)
+        transfer.run(content, style, reports.append)
         first[init] = reports[0].losses["content"]
     assert first["content"] == 0.0 and first["noise"] > 0.1
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import QUICK_RUN, REPO, gradient_image, one_line_error, run_command
+from conftest import QUICK_RUN, REPO, SHALLOW, SHALLOW_LAYERS, gradient_image, one_line_error, run_command
 from PIL import Image
 
 pytest.importorskip("cv2")
@@ -46,19 +46,19 @@ def warped_change(results: list[np.ndarray]) -> float:
     return float(np.mean(changes))
 
 
-def test_the_temporal_term_lowers_frame_to_frame_change(random_model):
+def test_the_temporal_term_lowers_frame_to_frame_change(shallow_model):
     clip, style = pan_clip(4), np.asarray(demo_style(48, 48))
-    config = StyleTransferConfig(max_size=64, steps=4, scales=1)
+    config = StyleTransferConfig(max_size=64, steps=4, scales=1, **SHALLOW)
     changes = {}
     for weight in (0.0, 3000.0):
-        results = stylize_video(clip, style, config, VideoOptions(weight, frame_steps=3), model=random_model)
+        results = stylize_video(clip, style, config, VideoOptions(weight, frame_steps=3), model=shallow_model)
         results = [np.asarray(r)[0] for r in results]
         assert len(results) == 4 and all(r.shape == (48, 64, 3) for r in results)
         changes[weight] = warped_change(results)
     assert changes[3000.0] < 0.3 * changes[0.0], changes
 
 
-def test_stylize_video_streams_frames_as_they_are_made(random_model):
+def test_stylize_video_streams_frames_as_they_are_made(shallow_model):
     """The generator reads a frame only when the result before it was taken."""
     read = []
 
@@ -70,9 +70,9 @@ def test_stylize_video_streams_frames_as_they_are_made(random_model):
     results = stylize_video(
         frames(),
         np.asarray(demo_style(48, 48)),
-        StyleTransferConfig(max_size=64, steps=2),
+        StyleTransferConfig(max_size=64, steps=2, **SHALLOW),
         VideoOptions(frame_steps=2),
-        model=random_model,
+        model=shallow_model,
     )
     next(results)
     assert read == [0]
@@ -283,6 +283,7 @@ def test_sigterm_keeps_the_finished_frames_and_exits_143(clip_files, tmp_path):
             "--max_size=48",
             "--steps=2",
             "--frame_steps=100000",
+            *SHALLOW_LAYERS,
         ],
         stderr=subprocess.PIPE,
         text=True,

@@ -62,14 +62,26 @@ def root_warnings_silenced():
 
 
 @contextlib.contextmanager
-def info_logs_silenced():
-    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
-    verbosity, tf_logger = logging.get_verbosity(), std_logging.getLogger("tensorflow")
-    tf_level = tf_logger.level
-    logging.set_verbosity(min(verbosity, logging.WARNING))
-    tf_logger.setLevel(std_logging.WARNING)
+def absl_level_kept():
+    """Put absl's logger level back as it was set (NOTSET follows the root). TensorFlow's SavedModel writer
+    lowers absl's verbosity and sets it back as a fixed level, which would hide a caller's INFO records."""
+    absl_logger = logging.get_absl_logger()
+    level = absl_logger.level
     try:
         yield
     finally:
-        logging.set_verbosity(verbosity)
-        tf_logger.setLevel(tf_level)
+        absl_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def info_logs_silenced():
+    """Keep TensorFlow's INFO lines (SavedModel writer details) off the terminal; warnings still show."""
+    tf_logger = std_logging.getLogger("tensorflow")
+    tf_level = tf_logger.level
+    with absl_level_kept():
+        logging.set_verbosity(min(logging.get_verbosity(), logging.WARNING))
+        tf_logger.setLevel(std_logging.WARNING)
+        try:
+            yield
+        finally:
+            tf_logger.setLevel(tf_level)

@@ -106,17 +106,10 @@ class LocalDaskCluster:
         return [pid for pid, _, group, _ in _processes() if group in self.groups]
 
     def stop(self) -> None:
-        """End every process of the cluster, workers first: SIGTERM to each group, SIGKILL after 10 s."""
-        for process in reversed(self.processes):
-            for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-                if not _signal_group(process.pid, sig):
-                    break
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline and _signal_group(process.pid, 0):
-                    process.poll()  # reap the leader, so that only live members keep the group
-                    time.sleep(0.2)
-                if not _signal_group(process.pid, 0):
-                    break
+        """End every process of the cluster, the workers (all at once) before the scheduler: SIGTERM to each
+        group, SIGKILL to what is left after 10 s."""
+        _end_groups(self.processes[1:])
+        _end_groups(self.processes[:1])
         self.processes = []
 
     def __enter__(self) -> LocalDaskCluster:
@@ -133,6 +126,20 @@ def _processes() -> list[tuple[int, int, int, str]]:
     ).stdout
     rows = [line.split(None, 4) for line in out.splitlines()]
     return [(int(r[0]), int(r[1]), int(r[2]), r[4] if len(r) > 4 else "") for r in rows if not r[3].startswith("Z")]
+
+
+def _end_groups(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to the process group each of ``processes`` leads; SIGKILL to the groups still alive after 10 s."""
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        live = [process for process in processes if _signal_group(process.pid, sig)]
+        deadline = time.monotonic() + wait
+        while live and time.monotonic() < deadline:
+            time.sleep(0.1)
+            for process in live:
+                process.poll()  # reap the leader, so that only live members keep the group
+            live = [process for process in live if _signal_group(process.pid, 0)]
+        if not live:
+            return
 
 
 def _signal_group(pgid: int, sig: int) -> bool:

@@ -38,6 +38,7 @@ from tf_nst.io.atomic import staged_directory
 from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE, EXPORT_MAX_SIZE_CEILING
 from tf_nst.losses import feature_mean, gram_matrix
 from tf_nst.objective import check_outputs, feature_model
+from tf_nst.quiet import absl_level_kept
 from tf_nst.serving.images import decode_and_resize
 
 IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
@@ -217,15 +218,17 @@ def export_feature_extractor(
     if model is None:
         model = feature_model(config.replace(precision="float32"))
     module = build_serving_module(model, layers, config.style_layers, max_pixels=max_pixels, max_size=max_size)
+    # The functions themselves, not concrete functions traced here: saving traces each function once more in
+    # its own context, so a concrete function traced outside it would be traced (and paid for) twice.
     signatures = {
-        "serving_default": module.features.get_concrete_function(),
-        "gram": module.gram.get_concrete_function(),
-        "mean": module.mean.get_concrete_function(),
-        "encoded": module.encoded.get_concrete_function(),
+        "serving_default": module.features,
+        "gram": module.gram,
+        "mean": module.mean,
+        "encoded": module.encoded,
     }
     try:
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-        with staged_directory(target, replace=overwrite) as staged:
+        with absl_level_kept(), staged_directory(target, replace=overwrite) as staged:
             tf.saved_model.save(module, staged, signatures=signatures)
     except Exception as err:  # OSError, or TensorFlow's own error types
         message = str(err).splitlines()[0] if str(err) else ""

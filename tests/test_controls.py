@@ -242,6 +242,8 @@ def test_signal_stops_cleanly_and_saves_the_latest_image(image_files, tmp_path, 
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        # as from a terminal: a suite started in the background would pass on SIGINT ignored (a shell's job)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     for line in process.stderr:
         if "eval 3/" in line:

@@ -2,7 +2,6 @@
 
 import json
 import math
-import subprocess
 import sys
 
 import numpy as np
@@ -73,22 +72,17 @@ def test_judge_sources_from_folders(tmp_path):
         quality.sources_for(tmp_path / "other.png", tmp_path, tmp_path)
 
 
-def test_judge_mode_scores_the_photo_the_painting_and_a_mix(tmp_path):
-    # one process for every judged image: the judge's fixed points through its command line
+def test_judge_mode_scores_the_photo_the_painting_and_a_mix(tmp_path, monkeypatch):
+    # the judge's fixed points through its command line (parsed and run in this process)
     photo, painting = gradient_image(64, 48, 1), gradient_image(64, 48, 2)[::-1]
     collage = np.concatenate([photo[:, :32], painting[:, 32:]], axis=1)  # half of each: features of both
     images = {"photo": photo, "painting": painting, "mix": collage}
     paths = {name: tmp_path / f"{name}.png" for name in images}
     for name, path in paths.items():
         Image.fromarray(images[name]).save(path)
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "quality.py"), "--judge", *map(str, paths.values())]
-        + [f"--content={paths['photo']}", f"--style={paths['painting']}", f"--results={tmp_path}", "--label=j"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    argv = ["quality.py", "--judge", *map(str, paths.values()), f"--content={paths['photo']}"]
+    monkeypatch.setattr(sys, "argv", [*argv, f"--style={paths['painting']}", f"--results={tmp_path}", "--label=j"])
+    quality.main()
     rows = {row["name"]: row["scores"] for row in json.loads((tmp_path / "j" / "judge.json").read_text())}
     assert list(rows) == ["photo.png", "painting.png", "mix.png"]
     style_metrics = ("style_swd", "style_gauss", "gram", "gram_squared")

@@ -22,28 +22,29 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
-@pytest.fixture(scope="session")
-def random_model():
-    """A VGG-19 feature model with Keras' random initialisation (fast, deterministic per seed)."""
+def seeded_random_model(content_layers, style_layers):
+    """A VGG-19 feature model for these layers with Keras' random initialisation, seed 0."""
     import keras
 
-    from tf_nst.config import StyleTransferConfig
     from tf_nst.features import build_feature_model
 
     keras.utils.set_random_seed(0)
+    return build_feature_model(tuple(content_layers) + tuple(style_layers), None)
+
+
+@pytest.fixture(scope="session")
+def random_model():
+    """The default layers' feature model, random weights (fast, deterministic)."""
+    from tf_nst.config import StyleTransferConfig
+
     defaults = StyleTransferConfig()
-    return build_feature_model(defaults.content_layers + defaults.style_layers, None)
+    return seeded_random_model(defaults.content_layers, defaults.style_layers)
 
 
 @pytest.fixture(scope="session")
 def shallow_model():
     """``random_model`` to block2 only, for configs with ``SHALLOW``'s layers (a fraction of the trace)."""
-    import keras
-
-    from tf_nst.features import build_feature_model
-
-    keras.utils.set_random_seed(0)
-    return build_feature_model(SHALLOW["content_layers"] + SHALLOW["style_layers"], None)
+    return seeded_random_model(**SHALLOW)
 
 
 # For tests of what the command does around a stylization (files, records, batches, signals), not of the

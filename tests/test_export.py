@@ -45,11 +45,6 @@ def loaded(exported):
     return tf.saved_model.load(exported)
 
 
-@pytest.fixture(scope="module")
-def small_model():
-    return build_feature_model(exported_layers(SMALL), None)
-
-
 def images(height: int, width: int, batch: int = 2, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)
 
@@ -507,31 +502,32 @@ def test_the_serving_readme_documents_exactly_what_is_exported(loaded):
     assert "--export_dir=savedmodels/vgg19_features" in text
 
 
-def test_an_existing_version_is_kept_unless_overwrite(tmp_path, small_model):
+def test_an_existing_version_is_kept_unless_overwrite(tmp_path, shallow_model):
     base = tmp_path / "models"
-    absl_logger, level = absl_logging.get_absl_logger(), absl_logging.get_absl_logger().level
+    absl_logger = absl_logging.get_absl_logger()
+    level = absl_logger.level
     absl_logger.setLevel(logging.NOTSET)  # as a caller's: its INFO records go where the root's handlers say
     try:
-        first = export_feature_extractor(base, SMALL, model=small_model)
+        first = export_feature_extractor(base, SMALL, model=shallow_model)
         assert absl_logger.level == logging.NOTSET  # saving lowers absl's verbosity: it is put back as it was
     finally:
         absl_logger.setLevel(level)
     assert first == str(base / "1") and (base / "1" / "saved_model.pb").is_file()
     (base / "1" / "marker").write_text("old")
     with pytest.raises(ConfigError, match="already exists"):
-        export_feature_extractor(base, SMALL, model=small_model)
+        export_feature_extractor(base, SMALL, model=shallow_model)
     assert (base / "1" / "marker").exists()
 
-    export_feature_extractor(base, SMALL, version=2, model=small_model)
-    export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
+    export_feature_extractor(base, SMALL, version=2, model=shallow_model)
+    export_feature_extractor(base, SMALL, overwrite=True, model=shallow_model)
     assert not (base / "1" / "marker").exists() and (base / "1" / "variables").is_dir()
     assert sorted(os.listdir(base)) == ["1", "2"]  # no temporary directories left behind
     assert set(tf.saved_model.load(str(base / "1")).signatures["gram"].structured_outputs) == set(SMALL.style_layers)
 
 
-def test_a_failed_export_leaves_the_old_version_in_place(tmp_path, small_model, monkeypatch):
+def test_a_failed_export_leaves_the_old_version_in_place(tmp_path, shallow_model, monkeypatch):
     base = tmp_path / "models"
-    export_feature_extractor(base, SMALL, model=small_model)
+    export_feature_extractor(base, SMALL, model=shallow_model)
     (base / "1" / "marker").write_text("old")
 
     def disk_full(*args, **kwargs):
@@ -539,16 +535,16 @@ def test_a_failed_export_leaves_the_old_version_in_place(tmp_path, small_model, 
 
     monkeypatch.setattr(tf.saved_model, "save", disk_full)
     with pytest.raises(ExportError, match="No space left on device") as error:
-        export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
+        export_feature_extractor(base, SMALL, overwrite=True, model=shallow_model)
     assert str(base / "1") in str(error.value)
     assert (base / "1" / "marker").exists() and os.listdir(base) == ["1"]
 
 
-def test_overwrite_renames_the_complete_export_into_place(tmp_path, small_model, monkeypatch):
+def test_overwrite_renames_the_complete_export_into_place(tmp_path, shallow_model, monkeypatch):
     """After every file system change the export makes, the version is a complete SavedModel, old or new, or
     (between the two renames) missing: never a partial one; nothing is left behind."""
     base = tmp_path / "models"
-    export_feature_extractor(base, SMALL, model=small_model)
+    export_feature_extractor(base, SMALL, model=shallow_model)
     (base / "1" / "marker").write_text("old")
     seen = []
 
@@ -567,7 +563,7 @@ def test_overwrite_renames_the_complete_export_into_place(tmp_path, small_model,
 
     for module, name in [(os, "rename"), (os, "replace"), (shutil, "rmtree")]:
         monkeypatch.setattr(module, name, checked(getattr(module, name)))
-    export_feature_extractor(base, SMALL, overwrite=True, model=small_model)
+    export_feature_extractor(base, SMALL, overwrite=True, model=shallow_model)
     assert [state for _, state in seen] == ["missing", "new", "new"], seen  # aside, into place, old deleted
     assert sorted(os.listdir(base)) == ["1"]
 
@@ -582,15 +578,15 @@ def test_overwrite_renames_the_complete_export_into_place(tmp_path, small_model,
         ({"max_size": True}, "--export_max_size"),
     ],
 )
-def test_bad_limits_are_refused_before_work(tmp_path, small_model, limits, fragment):
+def test_bad_limits_are_refused_before_work(tmp_path, shallow_model, limits, fragment):
     with pytest.raises(ConfigError, match=fragment):
-        export_feature_extractor(tmp_path / "models", SMALL, model=small_model, **limits)
+        export_feature_extractor(tmp_path / "models", SMALL, model=shallow_model, **limits)
     assert not (tmp_path / "models").exists()
 
 
-def test_the_limits_are_those_given_at_export(tmp_path, small_model):
+def test_the_limits_are_those_given_at_export(tmp_path, shallow_model):
     model = tf.saved_model.load(
-        export_feature_extractor(tmp_path, SMALL, model=small_model, max_pixels=2000, max_size=100)
+        export_feature_extractor(tmp_path, SMALL, model=shallow_model, max_pixels=2000, max_size=100)
     )
     assert {name: int(value) for name, value in model.limits().items()} == {"max_pixels": 2000, "max_size": 100}
     encoded = model.signatures["encoded"]
@@ -612,17 +608,17 @@ def test_the_limits_are_those_given_at_export(tmp_path, small_model):
         (lambda d: d / "models", "1", "positive integer"),
     ],
 )
-def test_bad_places_and_versions_are_refused_before_work(tmp_path, small_model, make_dir, version, fragment):
+def test_bad_places_and_versions_are_refused_before_work(tmp_path, shallow_model, make_dir, version, fragment):
     export_dir = make_dir(tmp_path)
     with pytest.raises(ConfigError, match=fragment):
-        export_feature_extractor(export_dir, SMALL, version=version, model=small_model)
+        export_feature_extractor(export_dir, SMALL, version=version, model=shallow_model)
     assert not (tmp_path / "models").exists()
 
 
-def test_a_model_without_an_exported_layer_is_refused(tmp_path, small_model):
+def test_a_model_without_an_exported_layer_is_refused(tmp_path, shallow_model):
     config = SMALL.replace(style_layers=("block1_conv1", "block3_conv1"))
     with pytest.raises(ConfigError, match="block3_conv1"):
-        export_feature_extractor(tmp_path / "models", config, model=small_model)
+        export_feature_extractor(tmp_path / "models", config, model=shallow_model)
     assert not (tmp_path / "models" / "1").exists()
 
 

@@ -6,11 +6,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import gradient_image
+from conftest import SHALLOW, gradient_image
 
 import tf_nst
 from tf_nst.errors import ConfigError, ImageError
-from tf_nst.features import build_feature_model
 from tf_nst.objective import StyleTargets, compute_targets, loss_terms
 from tf_nst.transfer import StyleTransfer
 
@@ -43,13 +42,9 @@ def loss(random_model):
     return tf_nst.StyleContentLoss(STYLE, CONFIG, feature_model=random_model)
 
 
-def test_fit_lowers_the_loss_and_trains_only_the_network():
+def test_fit_lowers_the_loss_and_trains_only_the_network(shallow_model):
     # VGG-19 to block2 (a fraction of the full network's trace): what is tested is Keras' training loop
-    config = CONFIG.replace(
-        content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1"), style_layer_weights=(1, 2)
-    )
-    keras.utils.set_random_seed(0)
-    vgg = build_feature_model(config.content_layers + config.style_layers)
+    config, vgg = CONFIG.replace(**SHALLOW, style_layer_weights=(1, 2)), shallow_model
     vgg_before = [w.numpy().copy() for w in vgg.weights]
     network = tiny_network()
     network.compile(optimizer=keras.optimizers.Adam(0.01), loss=tf_nst.StyleContentLoss(STYLE, config, vgg))

@@ -114,11 +114,19 @@ def test_luminance_transfer_is_exact_in_yiq():
 
 @pytest.mark.parametrize("init", ["style", "file"])
 def test_start_image_from_style_or_file(stylizer_for, tmp_path, init):
+    """One evaluation keeps the start's look, which neither the content, nor noise, nor the other start has."""
     path = tmp_path / "start.png"
-    Image.fromarray(np.full([20 * 4, 30 * 4, 3], 255, np.uint8)).save(path)
+    start = np.zeros([20 * 4, 30 * 4, 3], np.uint8)
+    start[:, : 15 * 4] = 255  # white left, black right: the content is darker on the left, noise grey throughout
+    Image.fromarray(start).save(path)
     reports = []
-    stylizer_for(RED, init=str(path) if init == "file" else "style", steps=1)(CONTENT, reports.append)
+    stylizer = stylizer_for(RED, init=str(path) if init == "file" else "style", steps=1)
+    result = stylizer(CONTENT, reports.append).numpy()[0]
     assert reports[0].losses["content"] > 0  # did not start from the content image
+    if init == "file":  # the file, resized to the content's 48x40
+        assert result[:, :20].mean() > 0.9 and result[:, 28:].mean() < 0.1
+    else:  # the red style image
+        assert result[..., 0].mean() > 0.7 and result[..., 1:].mean() < 0.3
 
 
 def test_snapshots_trace_and_tensorboard(image_files, tmp_path):
@@ -198,7 +206,8 @@ def test_batch_skips_a_broken_file_and_reports_it(image_files, tmp_path):
 def test_batch_from_a_glob_stylizes_each_photo_into_its_own_file(image_files, tmp_path):
     """Each output is its own photo stylized: nearer its own photo than the other's, and changed by the style.
     (That a batch of same-size photos reuses one compiled step is checked on ``Stylizer`` below.)"""
-    from tf_nst.cli.runner import RunOptions, run
+    from tf_nst.cli.main import run
+    from tf_nst.cli.options import RunOptions
 
     content, style = image_files
     photos = {}

@@ -142,7 +142,9 @@ BAD_TRACES = [
 
 @pytest.mark.parametrize("trace, fragment", BAD_TRACES, ids=[t for t, _ in BAD_TRACES])
 def test_bad_trace_is_refused_before_any_work(image_files, tmp_path, trace, fragment):
-    from tf_nst.cli.runner import RunOptions, UsageError, run
+    from tf_nst.cli.main import run
+    from tf_nst.cli.options import RunOptions
+    from tf_nst.errors import UsageError
 
     (tmp_path / "existing.json").write_bytes(b"keep me")
     (tmp_path / "a_directory").mkdir()

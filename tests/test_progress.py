@@ -5,7 +5,8 @@ import io
 import pytest
 
 from tf_nst.cli.progress import LiveLine, LogLines, display, loss_text, position_text
-from tf_nst.cli.runner import RunOptions, UsageError
+from tf_nst.cli.options import RunOptions
+from tf_nst.errors import UsageError
 from tf_nst.transfer import Progress
 
 LOSSES = {"content": 0.25, "style": 1.5, "tv": 0.0125, "total": 1.7625}

@@ -10,7 +10,8 @@ from conftest import SHALLOW, gradient_image
 from PIL import Image
 
 import tf_nst
-from tf_nst.cli.runner import RunOptions, run
+from tf_nst.cli.main import run
+from tf_nst.cli.options import RunOptions
 
 # 96x64 content at max_size=128 and scales=2: levels of 64 and 128 px, 4 and 2 evaluations; VGG-19 to block2
 TWO_LEVELS = dict(max_size=128, scales=2, steps=4, learning_rate=0.05, **SHALLOW)

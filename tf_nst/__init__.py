@@ -14,9 +14,10 @@ feature model as a SavedModel for TensorFlow Serving. ``StyleContentLoss`` is th
 for training an image-to-image network with ``model.fit``; ``LBFGS`` the optimizer as a Keras optimizer.
 ``stylize_video`` stylizes a clip frame by frame with temporal consistency (``VideoOptions``).
 
-The names below are imported on first use, so ``import tf_nst`` and ``tf_nst.StyleTransferConfig`` do not
-import TensorFlow. The first name that needs it imports it with the runtime's start-up messages kept off the
-terminal, as the ``tf-nst`` command does; set ``TF_NST_TF_LOGS=1`` to see them (see ``tf_nst.quiet``).
+The names below are imported on first use, so ``import tf_nst``, ``tf_nst.StyleTransferConfig`` and
+``tf_nst.VideoOptions`` do not import TensorFlow. The first name that needs it imports it with the runtime's
+start-up messages kept off the terminal, as the ``tf-nst`` command does; set ``TF_NST_TF_LOGS=1`` to see them
+(see ``tf_nst.quiet``).
 """
 
 import importlib
@@ -24,11 +25,12 @@ import importlib
 from tf_nst.quiet import tensorflow_start_silenced
 
 _MODULES = {  # module: the public names it defines
-    "api": ("Plan", "Stylizer", "plan", "stylize", "stylize_batch"),
-    "config": ("StyleTransferConfig",),
+    "api": ("Stylizer", "stylize", "stylize_batch"),
+    "config": ("StyleTransferConfig", "VideoOptions"),
     "errors": ("ConfigError", "ExportError", "ImageError", "InsufficientMemoryError", "TfNstError", "WeightsError"),
     "serving.export": ("export_feature_extractor",),
-    "features": ("CONV_LAYERS", "build_feature_model"),
+    "features": ("build_feature_model",),
+    "layers": ("CONV_LAYERS",),
     "io.images": ("load_image", "save_image"),
     "keras_loss": ("StyleContentLoss",),
     "lbfgs": ("LBFGS",),
@@ -43,11 +45,12 @@ _MODULES = {  # module: the public names it defines
         "style_loss",
         "total_variation_loss",
     ),
+    "planning": ("Plan", "plan"),
     "precision": ("PrecisionChoice", "resolve_precision"),
     "objective": ("StyleTargets",),
     "transfer": ("Progress", "StyleTransfer"),
     "io.weights": ("load_conv_weights",),
-    "video": ("VideoOptions", "stylize_video"),
+    "video": ("stylize_video",),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 

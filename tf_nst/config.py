@@ -1,5 +1,9 @@
-"""The one typed configuration object of a style-transfer run. Its defaults are the single source of truth:
-the CLI builds its flags from them, and ``__post_init__`` checks every value."""
+"""The typed configuration of a run: ``StyleTransferConfig`` (every image) and ``VideoOptions`` (a clip).
+
+Their fields are the single source of truth: each is declared with ``option``, which holds its default, its
+command-line help and its choices, and the commands build their flags from them (``tf_nst.cli.flags``).
+``__post_init__`` checks every value. This module imports no TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
-from tf_nst.errors import ConfigError
+from tf_nst.errors import ConfigError, not_one_of
 from tf_nst.layers import MIN_SIDE, check_layer_names
 from tf_nst.limits import MAX_INPUT_PIXELS
 from tf_nst.precision import PRECISIONS
@@ -18,13 +23,40 @@ PAPER_CONTENT_LAYERS = ("block4_conv2",)
 # conv5_1's statistics are object parts (faces, eyes): matched at all, even at 0.3, they pasted a portrait's face
 # into the photo's water; conv4_1 at half keeps its motifs and strokes without eyes (bench/README.md, "Defaults")
 DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.0)
+EQUAL = "equal"  # style_layer_weights: the paper's equal weights
 INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram")
 POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
+FILLS = ("content", "noise")  # a later video frame, where flow is unreliable, starts from
 STEPS = 160
 STYLE_WEIGHT = 15.0
+
+
+def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None) -> Any:
+    """A dataclass field with its command-line ``help``, the ``choices`` of an enum flag, and the ``flag``'s name
+    where it is not the field's: the commands' flags are made from these (``tf_nst.cli.flags``)."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
+
+
+def _require(ok: bool, flag: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"--{flag}: {message}")
+
+
+def _require_choice(value: str, flag: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(not_one_of(flag, value, choices))
+
+
+def _require_weights(weights: tuple[float, ...], flag: str) -> None:
+    _require(all(math.isfinite(w) and w >= 0 for w in weights), flag, "must be finite numbers >= 0")
+    _require(sum(weights) > 0, flag, "must not all be 0")
+
+
+def _require_non_negative(value: float, flag: str) -> None:
+    _require(math.isfinite(value) and value >= 0, flag, f"must be a finite number >= 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -32,99 +64,112 @@ class StyleTransferConfig:
     """Settings of one run. Weights multiply scale-free losses (see ``tf_nst.losses``)."""
 
     # Every default below was chosen by bench/quality.py; bench/README.md ("Defaults") has the measurements.
-    max_size: int = 512  # longest side of the output in pixels; the content's aspect ratio is kept
+    # longest side of the output in pixels; the content's aspect ratio is kept
+    max_size: int = option(512, f"Longest side of the output in pixels (>= {MIN_SIDE}).")
     # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
     # 160 (+ 80 at 512 px) is the most that keeps a 512 px run within 80 float32 tutorial-loop steps
-    steps: int = STEPS
-    optimizer: str = "lbfgs"  # adam | lbfgs; L-BFGS reached Adam's 300-step style in 100 evaluations
-    history_size: int = 20  # L-BFGS curvature pairs kept; 50 was no better, and each costs 2 images of memory
-    content_weight: float = 1.0  # alpha
-    style_weight: float = STYLE_WEIGHT  # beta; 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
-    tv_weight: float = 1.0  # total-variation smoothness (mean absolute neighbour difference); kept, not re-tuned
-    learning_rate: float = 0.02  # Adam's step size; L-BFGS's first step (no pixel moves more), in [0, 1] units
+    steps: int = option(STEPS, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).")
+    # L-BFGS reached Adam's 300-step style in 100 evaluations
+    optimizer: str = option("lbfgs", "lbfgs (fewer evaluations to a good image) or adam.", choices=OPTIMIZERS)
+    # 50 was no better, and each pair costs 2 images of memory
+    history_size: int = option(20, "L-BFGS: curvature pairs remembered.")
+    content_weight: float = option(1.0, "alpha: weight of the content loss.")
+    # 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
+    style_weight: float = option(STYLE_WEIGHT, "beta: weight of the style loss.")
+    # mean absolute neighbour difference; kept, not re-tuned
+    tv_weight: float = option(1.0, "Weight of the total-variation (smoothness) loss.")
+    learning_rate: float = option(0.02, "Adam step size in [0, 1] pixel units (L-BFGS: first step's scale).")
     # conv5_2 beside the paper's conv4_2 keeps the photo's objects (at the same style weight the judged content
     # distance fell 10-40%, style moved 0-8%)
-    content_layers: tuple[str, ...] = ("block4_conv2", "block5_conv2")
-    style_layers: tuple[str, ...] = PAPER_STYLE_LAYERS
-    # gram | gaussian (mean and covariance): at 512 px gaussian's style distance was about 0.6x gram's at the same
-    # evaluations and content, with the painting's strokes in sky and water instead of smooth colour
-    style_loss: str = "gaussian"
-    # one per style layer; None: DEFAULT_STYLE_LAYER_WEIGHTS for the paper's layers, equal weights for others
-    style_layer_weights: tuple[float, ...] | None = None
-    init: str = "content"  # start from the photo: it keeps the subject, and noise needs many more evaluations
-    seed: int = 0
-    deterministic: bool = False  # TensorFlow op determinism (bit-identical reruns, some speed cost)
-    style_blend_weights: tuple[float, ...] | None = None  # one per style image; None = equal
-    style_scale: float = 1.0  # style image's longest side relative to the output's
-    preserve_colors: str = "none"  # none | luminance | histogram
-    max_input_pixels: int = MAX_INPUT_PIXELS  # larger input images are refused before decoding
-    weights: str = "embedded"  # embedded | imagenet | path to a Keras .h5 file
-    pooling: str = "max"  # max | avg; max is what VGG's weights were trained with (avg not re-tuned)
-    precision: str = "auto"  # auto | float32 | bfloat16 | float16: what the feature model computes in
-    # coarse-to-fine levels, each twice the size of the one before (tf_nst.pyramid); a half-size start costs a
-    # quarter per evaluation and gave a better style at 512 px in fewer full-size evaluations than one level
-    scales: int = 2
-    memory_limit_mb: int | None = None  # refuse runs estimated to need more; None: what the machine has free
+    content_layers: tuple[str, ...] = option(("block4_conv2", "block5_conv2"), "VGG-19 layers of the content loss.")
+    style_layers: tuple[str, ...] = option(PAPER_STYLE_LAYERS, "VGG-19 layers of the style loss.")
+    # at 512 px gaussian's style distance was about 0.6x gram's at the same evaluations and content, with the
+    # painting's strokes in sky and water instead of smooth colour
+    style_loss: str = option(
+        "gaussian",
+        "What each style layer matches: gram (the paper's Gram matrices) or gaussian (mean and covariance, "
+        "2-Wasserstein distance).",
+        choices=STYLE_LOSSES,
+    )
+    # one per style layer, or "equal"; None: DEFAULT_STYLE_LAYER_WEIGHTS for the paper's layers, equal for others
+    style_layer_weights: tuple[float, ...] | None = option(
+        None,
+        f"One weight per style layer (normalized to sum 1), or '{EQUAL}' (the paper's); default "
+        f"{','.join(map(str, DEFAULT_STYLE_LAYER_WEIGHTS))} for the paper's layers (conv5_1 off, conv4_1 half: "
+        "their statistics are object parts, and matched they paste a painting's faces), else equal.",
+        choices=(EQUAL,),
+    )
+    # start from the photo: it keeps the subject, and noise needs many more evaluations
+    init: str = option("content", "Starting image: content, noise, style, or a path to an image.")
+    seed: int = option(0, "Random seed (noise start, TensorFlow ops).")
+    deterministic: bool = option(False, "Turn on TensorFlow op determinism (may be slower).")
+    style_blend_weights: tuple[float, ...] | None = option(
+        None, "One weight per style image (normalized to sum 1); default equal."
+    )
+    style_scale: float = option(1.0, "Style image size relative to the output (bigger = larger brush strokes).")
+    preserve_colors: str = option(
+        "none",
+        "Keep the content's colours: luminance (after: result's luminance, content's chroma) or histogram "
+        "(before: style recoloured to the content's colour mean and covariance).",
+        choices=COLOR_MODES,
+    )
+    max_input_pixels: int = option(
+        MAX_INPUT_PIXELS, "Refuse input images with more pixels than this (before decoding)."
+    )
+    weights: str = option("embedded", "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path.")
+    # max is what VGG's weights were trained with (avg not re-tuned)
+    pooling: str = option("max", "VGG pooling: max (VGG's own) or avg (smoother).", choices=POOLINGS)
+    precision: str = option(
+        "auto",
+        "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
+        choices=PRECISIONS,
+    )
+    # a half-size start costs a quarter per evaluation and gave a better style at 512 px in fewer full-size
+    # evaluations than one level
+    scales: int = option(2, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px.")
+    memory_limit_mb: int | None = option(None, "Refuse runs estimated to need more memory (default: what is free).")
 
     def __post_init__(self) -> None:
-        def require(ok: bool, flag: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(f"--{flag}: {message}")
-
-        def require_weights(weights: tuple[float, ...], flag: str) -> None:
-            require(all(math.isfinite(w) and w >= 0 for w in weights), flag, "must be finite numbers >= 0")
-            require(sum(weights) > 0, flag, "must not all be 0")
-
-        require(self.max_size >= MIN_SIDE, "max_size", f"must be at least {MIN_SIDE}, got {self.max_size}")
-        require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
-        require(self.optimizer in OPTIMIZERS, "optimizer", f"'{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
-        require(
-            self.style_loss in STYLE_LOSSES,
-            "style_loss",
-            f"'{self.style_loss}' is not one of {', '.join(STYLE_LOSSES)}",
-        )
-        require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
+        if self.style_layer_weights == EQUAL:
+            object.__setattr__(self, "style_layer_weights", (1.0,) * len(self.style_layers))
+        _require(self.max_size >= MIN_SIDE, "max_size", f"must be at least {MIN_SIDE}, got {self.max_size}")
+        _require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
+        _require_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        _require_choice(self.style_loss, "style_loss", STYLE_LOSSES)
+        _require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
         for name in ("content_weight", "style_weight", "tv_weight"):
-            value = getattr(self, name)
-            require(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
-        require(
+            _require_non_negative(getattr(self, name), name)
+        _require(
             math.isfinite(self.learning_rate) and self.learning_rate > 0,
             "learning_rate",
             f"must be a finite number > 0, got {self.learning_rate}",
         )
-        require(self.max_input_pixels > 0, "max_input_pixels", f"must be positive, got {self.max_input_pixels}")
-        require(len(self.content_layers) > 0, "content_layers", "name at least one layer")
-        require(len(self.style_layers) > 0, "style_layers", "name at least one layer")
+        _require(self.max_input_pixels > 0, "max_input_pixels", f"must be positive, got {self.max_input_pixels}")
+        _require(len(self.content_layers) > 0, "content_layers", "name at least one layer")
+        _require(len(self.style_layers) > 0, "style_layers", "name at least one layer")
         check_layer_names(self.content_layers, "content_layers")
         check_layer_names(self.style_layers, "style_layers")
         if self.style_layer_weights is not None:
-            require(
+            _require(
                 len(self.style_layer_weights) == len(self.style_layers),
                 "style_layer_weights",
                 f"{len(self.style_layer_weights)} weights for {len(self.style_layers)} style layers",
             )
-            require_weights(self.style_layer_weights, "style_layer_weights")
-        require(
-            self.init in INITS or os.path.isfile(self.init),
-            "init",
-            f"'{self.init}' is not one of {', '.join(INITS)} nor an existing image file",
-        )
-        require(
+            _require_weights(self.style_layer_weights, "style_layer_weights")
+        if self.init not in INITS and not os.path.isfile(self.init):
+            raise ConfigError(not_one_of("init", self.init, INITS, " nor an existing image file"))
+        _require(
             math.isfinite(self.style_scale) and self.style_scale > 0,
             "style_scale",
             f"must be positive, got {self.style_scale}",
         )
         if self.style_blend_weights is not None:
-            require_weights(self.style_blend_weights, "style_blend_weights")
-        require(
-            self.preserve_colors in COLOR_MODES,
-            "preserve_colors",
-            f"'{self.preserve_colors}' is not one of {', '.join(COLOR_MODES)}",
-        )
-        require(self.pooling in POOLINGS, "pooling", f"'{self.pooling}' is not one of {', '.join(POOLINGS)}")
-        require(self.precision in PRECISIONS, "precision", f"'{self.precision}' is not one of {', '.join(PRECISIONS)}")
-        require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
-        require(
+            _require_weights(self.style_blend_weights, "style_blend_weights")
+        _require_choice(self.preserve_colors, "preserve_colors", COLOR_MODES)
+        _require_choice(self.pooling, "pooling", POOLINGS)
+        _require_choice(self.precision, "precision", PRECISIONS)
+        _require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
+        _require(
             self.memory_limit_mb is None or self.memory_limit_mb > 0,
             "memory_limit_mb",
             f"must be positive, got {self.memory_limit_mb}",
@@ -149,3 +194,24 @@ class StyleTransferConfig:
     def replace(self, **changes) -> StyleTransferConfig:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How a clip is stylized beyond ``StyleTransferConfig`` (which applies to every frame)."""
+
+    # 1000 held frames closer still but cost 23% of the judged style (bench/README.md, "Video")
+    temporal_weight: float = option(
+        200.0,
+        "Video: weight of the temporal loss (masked mean squared difference to the previous frame's result, warped).",
+    )
+    # 40 was no better
+    frame_steps: int = option(20, "Video: evaluations of each frame after the first (--steps: the first).")
+    fill: str = option(
+        "content", "Video: where flow is unreliable, a frame starts from the content or noise.", choices=FILLS
+    )
+
+    def __post_init__(self) -> None:
+        _require_non_negative(self.temporal_weight, "temporal_weight")
+        _require(self.frame_steps >= 1, "frame_steps", f"must be positive, got {self.frame_steps}")
+        _require_choice(self.fill, "fill", FILLS)

@@ -52,3 +52,24 @@ class ExportError(TfNstError):
 
 class InsufficientMemoryError(ConfigError):
     """A run is estimated to need more memory than there is (a usage error: ask for less)."""
+
+
+def not_one_of(flag: str, value: object, choices: tuple[str, ...], alternative: str = "") -> str:
+    """The message for a value outside its choices: ``--flag: 'value' is not one of a, b[ alternative]``."""
+    return f"--{flag}: '{value}' is not one of {', '.join(choices)}{alternative}"
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of ``err``'s message, or its type's name when it has none: how an error is told in one line."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def exit_status(err: BaseException) -> int:
+    """A command's exit status for ``err``: 2 for a usage error, 128 + the signal for an interrupt, else 1."""
+    if isinstance(err, ConfigError):  # UsageError and InsufficientMemoryError included
+        return 2
+    if isinstance(err, KeyboardInterrupt):
+        return 130
+    signum = getattr(err, "signum", None)
+    return 128 + signum if signum else 1

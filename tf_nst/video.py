@@ -12,7 +12,6 @@ other terms. The style targets are computed once; every frame of the clip reuses
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -22,34 +21,12 @@ import tensorflow as tf
 
 from tf_nst.api import Stylizer
 from tf_nst.color import transfer_luminance
-from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError
+from tf_nst.config import StyleTransferConfig, VideoOptions
 from tf_nst.flow import dis_flow, reliable, warp
 from tf_nst.io.images import ImageLike, as_pixels, fit, resize
 from tf_nst.precision import resolve_precision
 from tf_nst.temporal import TemporalTarget
 from tf_nst.transfer import ProgressCallback, StyleTransfer
-
-FILLS = ("content", "noise")
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    """How a clip is stylized beyond ``StyleTransferConfig`` (which applies to every frame)."""
-
-    # weight of the masked mean squared pixel difference to the warped previous result; 1000 held frames closer
-    # still but cost 23% of the judged style (bench/README.md, "Video")
-    temporal_weight: float = 200.0
-    frame_steps: int = 20  # evaluations of each frame after the first, at full size; 40 was no better
-    fill: str = "content"  # where flow is unreliable, a later frame starts from: the content frame, or noise
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
-            raise ConfigError(f"--temporal_weight: must be a finite number >= 0, got {self.temporal_weight}")
-        if self.frame_steps < 1:
-            raise ConfigError(f"--frame_steps: must be positive, got {self.frame_steps}")
-        if self.fill not in FILLS:
-            raise ConfigError(f"--fill: '{self.fill}' is not one of {', '.join(FILLS)}")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@
     python -m tf_nst.beam --input='gs://b/photos/*' --style=gs://b/starry.jpg --output_dir=gs://b/painted \\
         --runner=DataflowRunner --project=P --region=R --temp_location=gs://b/tmp --extra_package=tf_nst-....whl
 
-It takes the CLI's stylization flags (``tf_nst.cli.flags``) and its own ``--input``, ``--style``,
-``--output_dir``, ``--overwrite`` and ``--skip_existing``; every other flag is a Beam pipeline option (the
-DirectRunner by default).
+It takes the CLI's stylization flags (``StyleTransferConfig``'s, made by ``tf_nst.cli.flags``) and its own
+``--input``, ``--style``, ``--output_dir``, ``--overwrite`` and ``--skip_existing``; every other flag is a Beam
+pipeline option (the DirectRunner by default).
 It writes ``output_dir/<input file stem>.png`` per input and ``output_dir/failures.jsonl``, one
 ``{"input": ..., "error": ...}`` line per input that failed. Exit status: 0 when every input was written, 1 when
 any failed or the pipeline did, 2 for a usage error; each error is one line on stderr with no traceback.
@@ -30,8 +30,9 @@ from tf_nst.quiet import native_stderr_silenced, root_warnings_silenced, tensorf
 with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
     import tensorflow  # noqa: F401  (imported here, where its start-up is silenced)
 
-    from tf_nst.cli.flags import config_from_flags, define_config_flags, fail
-    from tf_nst.errors import ConfigError, TfNstError, UsageError
+    from tf_nst.cli.flags import define_flags, fail, from_flags
+    from tf_nst.config import StyleTransferConfig
+    from tf_nst.errors import TfNstError, UsageError, exit_status, first_line
 try:
     with native_stderr_silenced(), root_warnings_silenced():
         import apache_beam as beam
@@ -48,14 +49,13 @@ from tf_nst.beam.transform import (  # noqa: E402
     METRICS_NAMESPACE,
     StylizeImages,
     WriteFailures,
-    one_line,
     read_bytes,
     read_pixels,
 )
 from tf_nst.io.atomic import TEMPORARY_PREFIX  # noqa: E402
 
 FLAGS = flags.FLAGS
-define_config_flags()
+define_flags(StyleTransferConfig)
 flags.DEFINE_string("input", None, "Glob of content photos on any Beam filesystem (local, gs://, s3://, ...).")
 flags.DEFINE_string("style", None, "Style painting(s), comma-separated, on any Beam filesystem.")
 flags.DEFINE_string("output_dir", None, "Directory for <input file stem>.png per input and failures.jsonl.")
@@ -115,7 +115,7 @@ def match_input(pattern: str, limit: int | None = None) -> list[str]:
     try:
         matched = FileSystems.match([pattern], limits=[limit])[0].metadata_list
     except (OSError, ValueError) as err:
-        raise UsageError(f"--input={pattern}: {one_line(err)}") from None
+        raise UsageError(f"--input={pattern}: {first_line(err)}") from None
     if not matched:
         raise UsageError(f"--input={pattern}: no files match")
     return sorted(metadata.path for metadata in matched)
@@ -146,7 +146,7 @@ def prepare_output_dir(output_dir: str, reuse: bool) -> None:
             FileSystems.delete([metadata.path for metadata in temporaries])
             logging.info("deleted %d partial file(s) that an interrupted run left in %s", len(temporaries), output_dir)
     except (OSError, ValueError) as err:
-        raise UsageError(f"--output_dir={output_dir}: {one_line(err)}") from None
+        raise UsageError(f"--output_dir={output_dir}: {first_line(err)}") from None
 
 
 def counter(result, name: str) -> int | None:
@@ -170,7 +170,7 @@ def run(args: list[str]) -> None:
         raise UsageError(f"give {', '.join(missing)}")
     if FLAGS.overwrite and FLAGS.skip_existing:
         raise UsageError("give --overwrite or --skip_existing, not both")
-    config = config_from_flags()
+    config = from_flags(StyleTransferConfig)
     styles = FLAGS.style.split(",")
     config.blend_weights(len(styles))
     pipeline = build_pipeline(args)
@@ -204,13 +204,13 @@ def run(args: list[str]) -> None:
         state = result.wait_until_finish()
     except Exception as err:  # a runner's failure arrives as any exception type
         logging.debug("the pipeline failed", exc_info=True)
-        fail(f"the pipeline failed: {one_line(err)} (--verbosity=1 logs the traceback)", 1)
+        fail(f"the pipeline failed: {first_line(err)} (--verbosity=1 logs the traceback)", 1)
     if state not in (PipelineState.DONE, None):
         fail(f"the pipeline ended in state {state}", 1)
     try:
         failures = read_failures(failures_path)
     except (OSError, ValueError) as err:
-        fail(f"{failures_path}: cannot read the pipeline's failure records ({one_line(err)})", 1)
+        fail(f"{failures_path}: cannot read the pipeline's failure records ({first_line(err)})", 1)
     stylized, kept = counter(result, "stylized"), counter(result, "skipped")
     total = len(inputs) if dask else None if stylized is None else stylized + kept + len(failures)
     if failures:
@@ -227,12 +227,10 @@ def run(args: list[str]) -> None:
 def main(argv: list[str]) -> None:
     try:
         run(argv[1:])
-    except ConfigError as err:  # UsageError included
-        fail(str(err), 2)
     except TfNstError as err:
-        fail(str(err), 1)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+        fail(str(err), exit_status(err))
+    except KeyboardInterrupt as err:
+        fail("interrupted", exit_status(err))
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -240,7 +238,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     try:
         return FLAGS(argv, known_only=True)
     except flags.Error as err:
-        fail(str(err).splitlines()[0], 2)
+        fail(first_line(err), 2)
 
 
 if __name__ == "__main__":

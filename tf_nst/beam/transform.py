@@ -23,9 +23,10 @@ from apache_beam.utils.shared import Shared
 
 from tf_nst.api import Stylizer
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ImageError, Interrupted, TfNstError
+from tf_nst.errors import ImageError, Interrupted, TfNstError, first_line
 from tf_nst.io.atomic import FileSystem, write_file
 from tf_nst.io.images import encode_image, load_image
+from tf_nst.seeding import seed_run
 
 STYLIZED = "stylized"  # output: (input path, output path)
 FAILED = "failed"  # output: (input path, one-line error)
@@ -47,7 +48,7 @@ def read_pixels(path: str, max_pixels: int) -> np.ndarray:
     try:
         data = read_bytes(path)
     except OSError as err:
-        raise ImageError(f"{path}: cannot read ({one_line(err)})") from None
+        raise ImageError(f"{path}: cannot read ({first_line(err)})") from None
     return load_image(path, max_pixels=max_pixels, data=data)[0]
 
 
@@ -76,12 +77,6 @@ def output_path(input_path: str, output_dir: str) -> str:
     return FileSystems.join(output_dir, stem + ".png")
 
 
-def one_line(err: BaseException) -> str:
-    """The first line of ``err``'s message, or its type's name when it has none."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def failure_record(input_path: str, error: str) -> str:
     """One line of ``failures.jsonl``: ``{"input": path, "error": message}``."""
     return json.dumps({"input": input_path, "error": error}, ensure_ascii=False)
@@ -98,9 +93,7 @@ class _KeyByOutput(beam.DoFn):
 def _build_stylizer(styles: Sequence[str], config: StyleTransferConfig) -> Stylizer:
     """Seed as the CLI does, decode the styles and build the feature model."""
     start = time.perf_counter()
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    tf.keras.utils.set_random_seed(config.seed)
+    seed_run(config)
     stylizer = Stylizer([read_pixels(path, config.max_input_pixels) for path in styles], config)
     log.info("set up the stylizer in process %d in %.1fs", os.getpid(), time.perf_counter() - start)
     return stylizer
@@ -144,7 +137,7 @@ class _StylizeFn(beam.DoFn):
             raise
         except (TfNstError, OSError) as err:
             self.failed.inc()
-            message = one_line(err)
+            message = first_line(err)
             message = message[len(first) + 2 :] if message.startswith(f"{first}: ") else message
             log.warning("failed %s: %s", first, message)
             yield FAILED, first, message
@@ -163,7 +156,7 @@ class _StylizeFn(beam.DoFn):
         try:
             write_atomically(output, encode_image(image, "PNG"), "image/png")
         except OSError as err:
-            raise ImageError(f"{output}: cannot write ({one_line(err)})") from None
+            raise ImageError(f"{output}: cannot write ({first_line(err)})") from None
         log.info("wrote %s from %s in %.1fs in process %d", output, path, time.perf_counter() - start, os.getpid())
 
 

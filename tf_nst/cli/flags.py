@@ -1,30 +1,27 @@
-"""The absl flags of a style-transfer run, defined once from ``StyleTransferConfig``'s defaults, and how an
-entry point ends with an error (``fail``).
+"""The absl flags of a command, made from the fields of its option dataclasses, and how a command ends with an
+error (``fail``).
 
-Every entry point that stylizes (``tf-nst``, ``python -m tf_nst.beam``) calls ``define_config_flags`` and
-builds its one config object with ``config_from_flags``; nothing below the entry points reads flags.
+Each field declared with ``tf_nst.config.option`` is one flag: its name (or ``option``'s ``flag``), default,
+help and choices come from the field, its kind from the field's type (a tuple of strings or numbers is a
+comma-separated list, and its choices are words it may be instead). A field whose default is itself such a
+dataclass (``RunOptions.video_options``) adds that dataclass's flags. ``define_flags`` defines them,
+``from_flags`` builds the dataclass back from parsed flags. Flags are read in the commands' entry points only;
+this module imports no TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import NoReturn
+import typing
+from collections.abc import Iterator
+from typing import Any, NoReturn, TypeVar
 
 from absl import flags
 
-from tf_nst.config import (
-    COLOR_MODES,
-    DEFAULT_STYLE_LAYER_WEIGHTS,
-    OPTIMIZERS,
-    POOLINGS,
-    STYLE_LOSSES,
-    StyleTransferConfig,
-)
 from tf_nst.errors import ConfigError
-from tf_nst.precision import PRECISIONS
 
-DEFAULTS = StyleTransferConfig()
+T = TypeVar("T")
 
 
 def fail(message: str, status: int) -> NoReturn:
@@ -33,106 +30,96 @@ def fail(message: str, status: int) -> NoReturn:
     sys.exit(status)
 
 
-def _join(values) -> str:
-    return ",".join(str(v) for v in values)
+def _flag_name(field: dataclasses.Field) -> str:
+    return field.metadata.get("flag") or field.name
 
 
-def define_config_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
-    """Define one flag per ``StyleTransferConfig`` field on ``flag_values`` (once; later calls do nothing)."""
-    if "max_size" in flag_values:
-        return
-    d, fv = DEFAULTS, {"flag_values": flag_values}
-    flags.DEFINE_integer("max_size", d.max_size, "Longest side of the output in pixels (>= 32).", **fv)
-    flags.DEFINE_integer(
-        "steps", d.steps, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).", **fv
-    )
-    flags.DEFINE_enum("optimizer", d.optimizer, OPTIMIZERS, "lbfgs (fewer evaluations to a good image) or adam.", **fv)
-    flags.DEFINE_integer("history_size", d.history_size, "L-BFGS: curvature pairs remembered.", **fv)
-    flags.DEFINE_float("content_weight", d.content_weight, "alpha: weight of the content loss.", **fv)
-    flags.DEFINE_float("style_weight", d.style_weight, "beta: weight of the style loss.", **fv)
-    flags.DEFINE_float("tv_weight", d.tv_weight, "Weight of the total-variation (smoothness) loss.", **fv)
-    flags.DEFINE_float(
-        "learning_rate", d.learning_rate, "Adam step size in [0, 1] pixel units (L-BFGS: first step's scale).", **fv
-    )
-    flags.DEFINE_list("content_layers", list(d.content_layers), "VGG-19 layers of the content loss.", **fv)
-    flags.DEFINE_list("style_layers", list(d.style_layers), "VGG-19 layers of the style loss.", **fv)
-    flags.DEFINE_enum(
-        "style_loss",
-        d.style_loss,
-        STYLE_LOSSES,
-        "What each style layer matches: gram (the paper's Gram matrices) or gaussian (mean and covariance, "
-        "2-Wasserstein distance).",
-        **fv,
-    )
-    flags.DEFINE_list(
-        "style_layer_weights",
-        None,
-        "One weight per style layer (normalized to sum 1), or 'equal' (the paper's); default "
-        f"{_join(DEFAULT_STYLE_LAYER_WEIGHTS)} for the paper's layers (conv5_1 off, conv4_1 half: their statistics "
-        "are object parts, and matched they paste a painting's faces), else equal.",
-        **fv,
-    )
-    flags.DEFINE_list(
-        "style_blend_weights", None, "One weight per style image (normalized to sum 1); default equal.", **fv
-    )
-    flags.DEFINE_float(
-        "style_scale", d.style_scale, "Style image size relative to the output (bigger = larger brush strokes).", **fv
-    )
-    flags.DEFINE_enum(
-        "preserve_colors",
-        d.preserve_colors,
-        COLOR_MODES,
-        "Keep the content's colours: luminance (after: result's luminance, content's chroma) or histogram "
-        "(before: style recoloured to the content's colour mean and covariance).",
-        **fv,
-    )
-    flags.DEFINE_string("init", d.init, "Starting image: content, noise, style, or a path to an image.", **fv)
-    flags.DEFINE_integer("seed", d.seed, "Random seed (noise start, TensorFlow ops).", **fv)
-    flags.DEFINE_boolean("deterministic", d.deterministic, "Turn on TensorFlow op determinism (may be slower).", **fv)
-    flags.DEFINE_string(
-        "weights", d.weights, "VGG-19 weights: embedded (offline), imagenet (download) or a .h5 path.", **fv
-    )
-    flags.DEFINE_enum("pooling", d.pooling, POOLINGS, "VGG pooling: max (VGG's own) or avg (smoother).", **fv)
-    flags.DEFINE_enum(
-        "precision",
-        d.precision,
-        PRECISIONS,
-        "What VGG computes in (losses and image stay float32); auto: bfloat16 where the hardware runs it fast.",
-        **fv,
-    )
-    flags.DEFINE_integer(
-        "scales", d.scales, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px.", **fv
-    )
-    flags.DEFINE_integer(
-        "memory_limit_mb", d.memory_limit_mb, "Refuse runs estimated to need more memory (default: what is free).", **fv
-    )
-    flags.DEFINE_integer(
-        "max_input_pixels",
-        d.max_input_pixels,
-        "Refuse input images with more pixels than this (before decoding).",
-        **fv,
-    )
+def _base_type(annotation: Any) -> Any:
+    """``X`` of ``X | None``; ``annotation`` itself otherwise."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return args[0] if typing.get_origin(annotation) in (typing.Union, _UNION) and len(args) == 1 else annotation
 
 
-def _float_list(values: list[str] | None, flag: str) -> tuple[float, ...] | None:
-    if values is None:
-        return None
+_UNION = type(int | None)
+
+
+def _fields(options_type: type) -> Iterator[tuple[dataclasses.Field, Any]]:
+    """The fields of ``options_type`` that are flags, with their resolved types (nested option types included)."""
+    hints = typing.get_type_hints(options_type)
+    for field in dataclasses.fields(options_type):
+        if "help" in field.metadata:
+            yield field, _base_type(hints[field.name])
+        elif dataclasses.is_dataclass(field.default):
+            yield from _fields(type(field.default))
+
+
+def _is_list(kind: Any) -> bool:
+    return typing.get_origin(kind) is tuple and typing.get_args(kind)[1:] == (Ellipsis,)
+
+
+def define_flags(options_type: type, flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Define one flag per option field of ``options_type`` on ``flag_values`` (a flag already there is kept)."""
+    for field, kind in _fields(options_type):
+        name, default, help_text = _flag_name(field), field.default, field.metadata["help"]
+        if name in flag_values:
+            continue
+        common = {"flag_values": flag_values}
+        if _is_list(kind):
+            flags.DEFINE_list(name, None if default is None else list(default), help_text, **common)
+        elif field.metadata.get("choices"):
+            flags.DEFINE_enum(name, default, field.metadata["choices"], help_text, **common)
+        elif kind is bool:
+            flags.DEFINE_boolean(name, default, help_text, **common)
+        elif kind is int:
+            flags.DEFINE_integer(name, default, help_text, **common)
+        elif kind is float:
+            flags.DEFINE_float(name, default, help_text, **common)
+        else:  # a string, or a value parsed from one (RunOptions.frames)
+            flags.DEFINE_string(name, default, help_text, **common)
+
+
+def _float_list(values: list[str], flag: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in values)
     except ValueError:
         raise ConfigError(f"--{flag}: expected comma-separated numbers, got {','.join(values)}") from None
 
 
-def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> StyleTransferConfig:
-    """The run's one config object from parsed flags; ConfigError (naming the flag) for a bad value."""
-    names = {field.name for field in dataclasses.fields(StyleTransferConfig)}
-    values = {name: flag_values[name].value for name in names if name in flag_values}
-    values["content_layers"] = tuple(values["content_layers"])
-    values["style_layers"] = tuple(values["style_layers"])
-    layer_weights = flag_values.style_layer_weights
-    if layer_weights == ["equal"]:
-        values["style_layer_weights"] = (1.0,) * len(values["style_layers"])
-    else:
-        values["style_layer_weights"] = _float_list(layer_weights, "style_layer_weights")
-    values["style_blend_weights"] = _float_list(flag_values.style_blend_weights, "style_blend_weights")
-    return StyleTransferConfig(**values)
+def _value(field: dataclasses.Field, kind: Any, flag_value: Any, parsers: dict) -> Any:
+    name = _flag_name(field)
+    if flag_value is None:
+        return None
+    if name in parsers:
+        return parsers[name](flag_value)
+    if _is_list(kind):
+        if flag_value and flag_value[0] in (field.metadata.get("choices") or ()):
+            return flag_value[0]  # a word a list of numbers may be instead (style_layer_weights=equal)
+        if typing.get_args(kind)[0] is float:
+            return _float_list(flag_value, name)
+        return tuple(flag_value)
+    return flag_value
+
+
+def from_flags(
+    options_type: type[T], flag_values: flags.FlagValues = flags.FLAGS, parsers: dict | None = None, **given
+) -> T:
+    """An ``options_type`` from parsed flags (nested option types too); ``parsers`` maps a flag name to a
+    function of its text (for values that are not plain text), ``given`` sets fields that are not flags.
+    ConfigError, naming the flag, for a bad value."""
+    parsers = parsers or {}
+    values = {}
+    hints = typing.get_type_hints(options_type)
+    for field in dataclasses.fields(options_type):
+        if field.name in given:
+            values[field.name] = given[field.name]
+        elif "help" in field.metadata and _flag_name(field) in flag_values:
+            kind = _base_type(hints[field.name])
+            values[field.name] = _value(field, kind, flag_values[_flag_name(field)].value, parsers)
+        elif dataclasses.is_dataclass(field.default):
+            values[field.name] = from_flags(type(field.default), flag_values, parsers)
+    return options_type(**values)
+
+
+def flag_names(options_type: type) -> list[str]:
+    """The names of the flags made from ``options_type``'s fields."""
+    return [_flag_name(field) for field, _ in _fields(options_type)]

@@ -21,8 +21,6 @@ from tqdm import tqdm
 from tf_nst.api import Plan
 from tf_nst.transfer import Progress
 
-MODES = ("bar", "log", "none")
-
 
 def loss_text(losses: dict[str, float]) -> str:
     """``content=0.2104 style=1.302 ...``: each loss term to four significant digits."""

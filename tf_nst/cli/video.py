@@ -14,9 +14,10 @@ from fractions import Fraction
 
 from absl import logging
 
-from tf_nst.cli.runner import Recorders, RunOptions, Stopped, TermAsInterrupt, UsageError, seed_run
+from tf_nst.cli.command import Recorders, Stopped, TermAsInterrupt, check_writable
+from tf_nst.cli.options import RunOptions
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import Interrupted, RunStopped
+from tf_nst.errors import Interrupted, RunStopped, UsageError
 from tf_nst.io.images import as_pixels, read_image
 from tf_nst.io.video import (
     OUTPUT_EXTENSIONS,
@@ -29,20 +30,8 @@ from tf_nst.io.video import (
     open_frames,
     open_video,
 )
+from tf_nst.seeding import seed_run
 from tf_nst.video import stylize_video
-
-
-def parse_frames(text: str) -> tuple[int, int | None]:
-    """``START:END`` (1-based, inclusive; either may be left out) as (START, END or None); UsageError if bad."""
-    start, colon, end = text.partition(":")
-    try:
-        first = int(start) if start.strip() else 1
-        last = int(end) if end.strip() else None
-    except ValueError:
-        first = last = 0
-    if not colon or first < 1 or (last is not None and last < first):
-        raise UsageError(f"--frames={text}: expected START:END, frame numbers from 1 with START <= END (e.g. 1:50)")
-    return first, last
 
 
 def is_clip(options: RunOptions) -> bool:
@@ -88,15 +77,13 @@ def check_clip_output(options: RunOptions, numbers: range) -> bool:
         )
     if options.resume and not is_directory:
         raise UsageError(f"--resume: only for a frame directory output, not {output}")
+    if not is_directory:
+        check_writable("--output", output, [options.content], options.overwrite)
+        return False
     parent = os.path.dirname(os.path.abspath(output.rstrip(os.sep)))
     if not os.path.isdir(parent):
         raise UsageError(f"--output={output}: directory {os.path.dirname(output) or '.'} does not exist")
-    if os.path.exists(output) and not is_directory:
-        if os.path.realpath(output) == os.path.realpath(options.content):
-            raise UsageError(f"--output={output}: is the same file as input {options.content}")
-        if not options.overwrite:
-            raise UsageError(f"--output={output}: exists (pass --overwrite to replace it)")
-    if is_directory and os.path.exists(output) and not options.overwrite and not options.resume:
+    if os.path.exists(output) and not options.overwrite and not options.resume:
         existing = [name for name in map(frame_name, numbers) if os.path.exists(os.path.join(output, name))]
         if existing:
             raise UsageError(
@@ -104,7 +91,7 @@ def check_clip_output(options: RunOptions, numbers: range) -> bool:
             )
     if not os.access(output if os.path.isdir(output) else parent, os.W_OK):
         raise UsageError(f"--output={output}: directory is not writable")
-    return is_directory
+    return True
 
 
 def finished_frames(directory: str, numbers: range) -> int:

@@ -1,6 +1,6 @@
 """Writing atomically: a file or a directory is written under a temporary name beside its target and then
 renamed over it, so the target is the old one or the complete new one, never a partial one (a killed process
-leaves at most a ``.tf_nst-*`` temporary behind).
+leaves at most a ``TEMPORARY_PREFIX`` temporary behind).
 
 ``write_file`` writes bytes on the local file system, or on any other through a ``FileSystem`` (Beam's
 filesystems, for example); ``staged_directory`` builds a directory. Both raise ``OSError``; callers turn it
@@ -64,7 +64,7 @@ def staged_directory(target: str, replace: bool = False) -> Iterator[str]:
     raises, the staged directory is deleted and ``target`` is left as it was.
     """
     parent = os.path.dirname(os.path.abspath(target))
-    staged = tempfile.mkdtemp(prefix=f".tf_nst-{os.path.basename(target)}-", dir=parent)
+    staged = tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.path.basename(target)}-", dir=parent)
     old = None
     try:
         os.chmod(staged, 0o755)
@@ -72,7 +72,7 @@ def staged_directory(target: str, replace: bool = False) -> Iterator[str]:
         if os.path.lexists(target) and not replace:
             raise FileExistsError(errno.EEXIST, "exists", target)
         if os.path.lexists(target):
-            old = tempfile.mkdtemp(prefix=f".tf_nst-{os.path.basename(target)}-old-", dir=parent)
+            old = tempfile.mkdtemp(prefix=f"{TEMPORARY_PREFIX}{os.path.basename(target)}-old-", dir=parent)
             os.replace(target, old)  # over the empty directory just made: a name nothing else takes
         os.rename(staged, target)
     except BaseException:

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tf_nst.errors import ImageError
+from tf_nst.errors import ImageError, first_line
 from tf_nst.io.atomic import cannot_write, write_file
 from tf_nst.layers import MIN_SIDE
 from tf_nst.limits import MAX_INPUT_PIXELS
 
-FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}  # what an output is written as
+# the files a batch directory or a frame directory is made of (any of them PIL reads)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".ppm")
 ImageLike = str | os.PathLike | np.ndarray  # or anything np.asarray turns into pixels, e.g. a tf.Tensor
 
 
@@ -103,7 +105,7 @@ def read_image(path: str, max_pixels: int = MAX_INPUT_PIXELS, data: bytes | None
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to decode this image") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError, TypeError, ZeroDivisionError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        reason = first_line(err)
         raise ImageError(f"{path}: cannot decode image ({reason})") from None
     return pixels
 
@@ -164,7 +166,7 @@ def image_format(path: str) -> str:
     """PIL format name for ``path``'s extension; ImageError for an unsupported one."""
     extension = os.path.splitext(path)[1].lower()
     if extension not in FORMATS:
-        raise ImageError(f"{path}: unsupported output extension '{extension}' (use .png, .jpg or .webp)")
+        raise ImageError(f"{path}: unsupported output extension '{extension}' (use {', '.join(FORMATS)})")
     return FORMATS[extension]
 
 

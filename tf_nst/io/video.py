@@ -20,12 +20,12 @@ import numpy as np
 from PIL import Image
 
 from tf_nst.errors import ImageError
-from tf_nst.io.images import read_image, save_image, to_uint8
+from tf_nst.io.atomic import TEMPORARY_PREFIX
+from tf_nst.io.images import IMAGE_EXTENSIONS, read_image, save_image, to_uint8
 from tf_nst.limits import MAX_INPUT_PIXELS
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")
 OUTPUT_EXTENSIONS = (".mp4", ".webm", ".gif")
-FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
 DEFAULT_RATE = Fraction(25)  # frames per second of a frame directory, which has none of its own
 ENCODERS = {".mp4": ("libx264", "yuv420p"), ".webm": ("libvpx-vp9", "yuv420p")}
 
@@ -56,7 +56,7 @@ def is_video_file(path: str) -> bool:
 def frame_paths(pattern: str) -> list[str]:
     """The frame files of a directory or a glob, in name order."""
     if os.path.isdir(pattern):
-        names = sorted(n for n in os.listdir(pattern) if n.lower().endswith(FRAME_EXTENSIONS))
+        names = sorted(n for n in os.listdir(pattern) if n.lower().endswith(IMAGE_EXTENSIONS))
         return [os.path.join(pattern, n) for n in names]
     return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
 
@@ -173,7 +173,7 @@ class VideoFile:
             raise ImageError(f"{path}: unsupported output extension '{self.extension}' (use .mp4, .webm or .gif)")
         directory = os.path.dirname(os.path.abspath(path))
         try:
-            fd, self.tmp_path = tempfile.mkstemp(prefix=".tf_nst-", suffix=self.extension, dir=directory)
+            fd, self.tmp_path = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=self.extension, dir=directory)
         except OSError as err:
             raise ImageError(f"{path}: cannot write ({err.strerror})") from None
         os.close(fd)

@@ -12,7 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from tf_nst.errors import WeightsError
+from tf_nst.errors import WeightsError, first_line
 
 EMBEDDED_FILE = "vgg19_notop_q8.npz"
 EMBEDDED_SHA256 = "9c6167e5da221c1af335cd568a4f884f3ec59e639c313534d8102019e4299411"
@@ -79,7 +79,7 @@ def load_conv_weights(source: str) -> ConvWeights:
         except Exception as err:  # network errors come in many types
             raise WeightsError(
                 f"--weights=imagenet: download of Keras' VGG-19 weights failed ({type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else ''}); use --weights=embedded (offline) "
+                f"{first_line(err)}); use --weights=embedded (offline) "
                 "or --weights=PATH to a Keras .h5 file"
             ) from err
     if not os.path.isfile(source):
@@ -89,4 +89,4 @@ def load_conv_weights(source: str) -> ConvWeights:
     try:
         return _from_keras_vgg19(source)
     except Exception as err:
-        raise WeightsError(f"{source}: not VGG-19 'notop' weights ({str(err).splitlines()[0]})") from err
+        raise WeightsError(f"{source}: not VGG-19 'notop' weights ({first_line(err)})") from err

@@ -19,6 +19,8 @@ style loss with equal layer weights is ``style_weight`` times its mean), and ``c
 |F(result) - F(photo)|^2 / |F(photo)|^2 at ``CONTENT_LAYERS`` (at ``block4_conv2``: the content loss).
 They re-measure what the optimizer minimizes; they are here to compare with figures quoted in those terms.
 
+``Judge.novelty`` is ``bench.pasted``'s check for objects of the painting pasted into the photo.
+
 Each metric has one value per layer and their ``mean``. Images are float32 ``[H, W, 3]`` in [0, 1]; the photo
 and painting are resized to the result's size (the painting keeping its aspect ratio for style, longest side
 equal to the result's, as a run with ``style_scale=1`` sees it).
@@ -26,12 +28,11 @@ equal to the result's, as a run with ``style_scale=1`` sees it).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: its small eigh ran 15x slower threaded
+import numpy as np
 
-import numpy as np  # noqa: E402
+from bench import pasted
 
 STYLE_LAYERS = (
     "block1_conv1",
@@ -193,9 +194,9 @@ class Reference:
 
 def layers() -> tuple[str, ...]:
     """Every layer the judge reads, in VGG order."""
-    from tf_nst.features import CONV_LAYERS
+    from tf_nst.layers import CONV_LAYERS
 
-    wanted = set(STYLE_LAYERS + CONTENT_LAYERS + GRAM_LAYERS)
+    wanted = set(STYLE_LAYERS + CONTENT_LAYERS + GRAM_LAYERS + (pasted.OBJECT_LAYER,))
     return tuple(name for name in CONV_LAYERS if name in wanted)
 
 
@@ -210,10 +211,19 @@ class Judge:
         conv_weights = load_conv_weights(weights) if weights else None
         self.model = build_feature_model(layers(), conv_weights, "max", "float32")
 
+    def feature_maps(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """``{layer: [h, w, channels]}`` float32 of ``image`` ``[H, W, 3]`` in [0, 1]."""
+        outputs = self.model(np.asarray(image, np.float32)[None], training=False)
+        return {name: np.asarray(x)[0] for name, x in outputs.items()}
+
     def features(self, image: np.ndarray) -> Features:
         """``{layer: [positions, channels]}`` float32 of ``image`` ``[H, W, 3]`` in [0, 1]."""
-        outputs = self.model(np.asarray(image, np.float32)[None], training=False)
-        return {name: np.asarray(x)[0].reshape(-1, x.shape[-1]) for name, x in outputs.items()}
+        return {name: x.reshape(-1, x.shape[-1]) for name, x in self.feature_maps(image).items()}
+
+    def novelty(self, result: np.ndarray, photo: np.ndarray) -> float:
+        """``bench.pasted.novelty`` of ``result`` against ``photo`` (``[H, W, 3]`` in [0, 1], one size)."""
+        maps = (self.feature_maps(image)[pasted.OBJECT_LAYER] for image in (result, photo))
+        return pasted.novelty(*maps, photo)
 
     def reference(self, photo: np.ndarray, painting: np.ndarray, size: tuple[int, int]) -> Reference:
         """Prepare ``photo`` and ``painting`` (``[H, W, 3]`` in [0, 1], any sizes) for results of ``size``

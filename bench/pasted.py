@@ -1,6 +1,5 @@
 """Pasted objects: does a result carry the painting's objects (faces, eyes, figures) where the photo has none?
-
-    python bench/pasted.py RESULT.png ... --content=photo.jpg --style=painting.jpg   # or folders, as quality.py
+(``Judge.novelty`` runs the check; ``python -m bench.quality --judge`` reports it for images made elsewhere.)
 
 Objects get pasted where the photo has little structure: sky, water, reflections, shadow. Strokes and colour
 change a photo's shallow features; an eye or a face also changes its deepest ones, the object parts conv5_1
@@ -19,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_nst.color import LUMA_WEIGHTS
+
 OBJECT_LAYER = "block5_conv1"
 NOVELTY_LIMIT = 1.0  # between the pasted and the clean results looked at (bench/README.md, "Pasted objects")
 BOX_FRACTION = 1 / 3  # each side of the low-structure window, relative to the image's
@@ -27,7 +28,7 @@ BOX_FRACTION = 1 / 3  # each side of the low-structure window, relative to the i
 def structure_map(photo: np.ndarray) -> np.ndarray:
     """Gradient energy of ``photo`` ``[H, W, 3]`` in [0, 1], per pixel ``[H, W]``: squared differences of the
     luminance to the right and below neighbour."""
-    luminance = photo @ np.array([0.299, 0.587, 0.114], np.float32)
+    luminance = photo @ LUMA_WEIGHTS
     energy = np.zeros_like(luminance)
     energy[:, :-1] += np.square(np.diff(luminance, axis=1))
     energy[:-1, :] += np.square(np.diff(luminance, axis=0))
@@ -71,50 +72,12 @@ def low_structure_mask(photo: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return energy <= np.median(energy)
 
 
-class PastedCheck:
-    """Scores results for pasted objects with a float32 VGG-19 of its own (embedded weights, max pooling)."""
-
-    def __init__(self, weights: str | None = "embedded"):
-        from tf_nst.features import build_feature_model
-        from tf_nst.io.weights import load_conv_weights
-
-        self.model = build_feature_model((OBJECT_LAYER,), load_conv_weights(weights) if weights else None)
-
-    def features(self, image: np.ndarray) -> np.ndarray:
-        """conv5_1 features of ``image`` ``[H, W, 3]`` in [0, 1]: ``[h, w, 512]``."""
-        return np.asarray(self.model(np.asarray(image, np.float32)[None], training=False)[OBJECT_LAYER])[0]
-
-    def score(self, result: np.ndarray, photo: np.ndarray) -> dict:
-        """``{"novelty", "flagged", "box"}`` of ``result`` against ``photo``, both ``[H, W, 3]`` of one size."""
-        mine, theirs = self.features(result), self.features(photo)
-        distance = np.sum(np.square(mine - theirs), axis=-1) / (np.mean(np.sum(np.square(theirs), axis=-1)) + 1e-12)
-        mask = low_structure_mask(photo, (distance.shape[1], distance.shape[0]))
-        novelty = float(np.quantile(distance[mask], 0.99))
-        return {"novelty": novelty, "flagged": novelty > NOVELTY_LIMIT, "box": list(low_structure_box(photo))}
-
-
-def main() -> None:
-    import argparse
-    import pathlib
-
-    from quality import sources_for  # noqa: I001 (bench scripts import each other from this folder)
-
-    from tf_nst.io.images import as_pixels, resize
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", nargs="+")
-    parser.add_argument("--content", required=True, help="the photo, or a folder of photos")
-    parser.add_argument("--style", required=True, help="the painting, or a folder of paintings")
-    args = parser.parse_args()
-    check = PastedCheck()
-    for name in args.results:
-        path = pathlib.Path(name)
-        content, style = sources_for(path, pathlib.Path(args.content), pathlib.Path(args.style))
-        result = as_pixels(str(path))
-        photo = resize(as_pixels(str(content)), (result.shape[1], result.shape[0]))
-        score = check.score(result, photo)
-        print(f"{path.name}: novelty {score['novelty']:.2f}{'  FLAGGED' if score['flagged'] else ''}")
-
-
-if __name__ == "__main__":
-    main()
+def novelty(result_maps: np.ndarray, photo_maps: np.ndarray, photo: np.ndarray) -> float:
+    """The 99th percentile, over ``photo``'s less structured half, of the squared distance of ``result_maps``
+    from ``photo_maps`` (``OBJECT_LAYER`` features ``[h, w, C]`` of the result and of ``photo`` ``[H, W, 3]``
+    in [0, 1], one size) at each position, relative to the photo's mean feature energy: 0 for the photo itself;
+    above ``NOVELTY_LIMIT`` is flagged."""
+    distance = np.sum(np.square(result_maps - photo_maps), axis=-1)
+    distance /= np.mean(np.sum(np.square(photo_maps), axis=-1)) + 1e-12
+    mask = low_structure_mask(photo, (distance.shape[1], distance.shape[0]))
+    return float(np.quantile(distance[mask], 0.99))

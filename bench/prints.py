@@ -2,52 +2,39 @@
 
 Each row is one fresh process running the last level of a two-level pyramid (the style image as the pyramid
 sizes it there) for a few evaluations from the content image, with one mechanism forced (see
-``tf_nst.memory.mechanisms``). It reports the plan's estimate of that run, the measured peak (VmHWM), the
+``tf_nst.planning.mechanisms``). It reports the plan's estimate of that run, the measured peak (VmHWM), the
 median seconds per evaluation (the first, which traces, left out) and the total loss after the last
 evaluation. A row whose estimate is over the memory available is not run.
 
-    python bench/prints.py                         # the table of bench/README.md ("Prints")
-    python bench/prints.py --sizes=1024 --evaluations=4 --mechanisms=plain,1024
+    python -m bench.prints                         # the table of bench/README.md ("Prints")
+    python -m bench.prints --sizes=1024 --evaluations=4 --mechanisms=plain,1024
 
 Mechanisms are named ``plain``, ``TILE``, ``TILE/HISTORY`` (tiles of TILE px, L-BFGS history HISTORY) or
 ``TILE/adam``.
-Uses the shared taj_mahal.jpg x starry_night.jpg (``TF_NST_SHARED_IMAGES`` or ../shared/images) when present,
-else the built-in demo images.
+Uses the shared taj_mahal x starry_night when present, else the built-in demo images.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import pathlib
 import statistics
-import subprocess
-import sys
 import time
 
-from bench import vm_peak_bytes
+from bench import common
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 EVALUATIONS = {1024: 6, 2048: 5, 4096: 4}
 
 
 def images():
     """(content, style) paths, or the demo images as arrays."""
-    shared = pathlib.Path(os.environ.get("TF_NST_SHARED_IMAGES", REPO.parent / "shared" / "images"))
-    content, style = shared / "taj_mahal.jpg", shared / "starry_night.jpg"
-    if content.exists() and style.exists():
-        return str(content), str(style)
-    import numpy as np
-
-    from tf_nst.io.demo import demo_content, demo_style
-
-    return np.asarray(demo_content()), np.asarray(demo_style())
+    shared = common.shared_images("taj_mahal", "starry_night")
+    return tuple(map(str, shared)) if shared else common.demo_images()
 
 
 def mechanism(name: str):
-    """``plain``, ``TILE`` or ``TILE/HISTORY`` as a ``tf_nst.memory.Mechanism``."""
-    from tf_nst.memory import PLAIN, Mechanism
+    """``plain``, ``TILE`` or ``TILE/HISTORY`` as a ``tf_nst.planning.Mechanism``."""
+    from tf_nst.planning import PLAIN, Mechanism
 
     if name == "plain":
         return PLAIN
@@ -57,15 +44,18 @@ def mechanism(name: str):
     return Mechanism(int(tile), int(history) if history else None)
 
 
-def measure(size: int, name: str, evaluations: int) -> dict:
-    """One run in this process: the row's numbers."""
+def work(size: str, name: str, evaluations: str, *sets: str) -> dict:
+    """One row's run in this process, ``sets`` (``KEY=VALUE``) setting config fields: the row's numbers."""
     import tf_nst
-    from tf_nst.api import Stylizer, level_peak_bytes
+    from tf_nst.api import Stylizer
     from tf_nst.io.images import as_pixels, fit
     from tf_nst.memory import memory_budget
-    from tf_nst.pyramid import Level
+    from tf_nst.planning import Level, level_peak_bytes
 
-    config = tf_nst.StyleTransferConfig(max_size=size, scales=1, steps=evaluations)
+    size, evaluations = int(size), int(evaluations)
+    config = tf_nst.StyleTransferConfig(**common.config_overrides(sets)).replace(
+        max_size=size, scales=1, steps=evaluations
+    )
     way = mechanism(name)
     content_image, style_image = images()
     stylizer = Stylizer(style_image, config)
@@ -95,7 +85,7 @@ def measure(size: int, name: str, evaluations: int) -> dict:
     steps = [b - a for a, b in zip(times, times[1:])]
     return dict(
         row,
-        peak_gb=vm_peak_bytes() / 2**30,
+        peak_gb=common.vm_peak_bytes() / 2**30,
         seconds=statistics.median(steps) if steps else time.perf_counter() - started,
         loss=losses.get("total", float("nan")),
     )
@@ -106,25 +96,26 @@ def main() -> None:
     parser.add_argument("--sizes", default="1024,2048,4096")
     parser.add_argument("--mechanisms", default="plain,1024,1024/10,1024/5,512/5,512/adam")
     parser.add_argument("--evaluations", type=int, default=0, help="per run; 0: 6, 5, 4 at 1024, 2048, 4096 px")
-    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=common.SET_HELP)
+    parser.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    names = args.mechanisms.split(",")
-    if args.one:
-        print(json.dumps(measure(int(args.sizes), names[0], args.evaluations)))
+    if args.worker is not None:
+        print(json.dumps(work(*args.worker)))
         return
+    try:
+        common.config_overrides(args.set, reserved=("max_size", "scales", "steps"))
+    except ValueError as err:
+        parser.error(str(err))
     print("| size | style | mechanism | estimate | peak (VmHWM) | estimate/peak | s/eval | evaluations | loss |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size in [int(s) for s in args.sizes.split(",")]:
         evaluations = args.evaluations or EVALUATIONS.get(size, 4)
-        for name in names:
-            command = [sys.executable, __file__, "--one", f"--sizes={size}", f"--mechanisms={name}"]
-            command.append(f"--evaluations={evaluations}")
-            env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
-            if done.returncode:
-                print(f"| {size} | | {name} | failed: {done.stderr.strip().splitlines()[-1]} |||||||", flush=True)
+        for name in args.mechanisms.split(","):
+            try:
+                row = common.measure_apart("bench.prints", str(size), name, str(evaluations), *args.set)
+            except RuntimeError as err:
+                print(f"| {size} | | {name} | failed: {str(err).strip().splitlines()[-1]} |||||||", flush=True)
                 continue
-            row = json.loads(done.stdout.strip().splitlines()[-1])
             if "peak_gb" not in row:
                 print(
                     f"| {row['size']} | {row['style']} | {row['mechanism']} | {row['estimate_gb']:.2f} GB | not run: "

@@ -1,14 +1,14 @@
 """Quality of tf_nst's results against time, judged by a VGG-19 of the bench's own (see ``judge.py``).
 
-    python bench/quality.py --preset=old --label=old                   # 10 pairs, 512 px, 50-300 evaluations
-    python bench/quality.py --size=256 --pairs=tubingen:starry_night   # quick
-    python bench/quality.py --preset=default --set optimizer=lbfgs --set style_weight=10 --label=lbfgs-sw10
-    python bench/quality.py --judge a.png b.png --content=photo.jpg --style=painting.jpg
+    python -m bench.quality --preset=old --label=old                   # 10 pairs, 512 px, 50-300 evaluations
+    python -m bench.quality --size=256 --pairs=tubingen:starry_night   # quick
+    python -m bench.quality --preset=default --set optimizer=lbfgs --set style_weight=10 --label=lbfgs-sw10
+    python -m bench.quality --judge a.png b.png --content=photo.jpg --style=painting.jpg
 
 Runs ``tf_nst.Stylizer`` on every photo and painting pair of the shared images (or ``--pairs``), one run to the
 largest of ``--evals`` (one evaluation: one VGG-19 forward and backward pass), snapshots at each count with the
-wall time to it, and scores each snapshot. Times are also given in steps of the float32 reference loop of
-``bench.py`` (the TensorFlow tutorial's way), timed at the same size in the same process. Writes to
+wall time to it, and scores each snapshot (``bench.judge``). Times are also given in steps of the float32
+reference loop (``bench.reference``), timed at the same size in the same process. Writes to
 ``bench/results/<label>/``: a JSON per pair, ``summary.md`` (medians over pairs) and a contact sheet per pair.
 """
 
@@ -16,24 +16,31 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
 import pathlib
 import statistics
-import tempfile
 import time
 
-from judge import Judge  # first: it sets numpy's BLAS threads before numpy loads
-from pasted import NOVELTY_LIMIT, PastedCheck, crop_2x, low_structure_box
-
-from bench import RESULTS, SHARED_IMAGES, machine, naive_loop  # bench puts the checkout on sys.path
+from bench.common import (
+    RESULTS,
+    SET_HELP,
+    SHARED_IMAGES,
+    config_overrides,
+    contact_sheet,
+    find_image,
+    machine,
+    save_png,
+    write_atomic,
+    write_json,
+)
+from bench.judge import CONTENT_RATIO_LAYERS, Judge
+from bench.pasted import NOVELTY_LIMIT, crop_2x, low_structure_box
+from bench.reference import reference_step_seconds
 
 CONTENTS = ("tubingen", "hoovertowernight")
 STYLES = ("seated-nude", "the_scream", "starry_night", "shipwreck", "escher_sphere")
-EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
-REFERENCE_STEPS = 6  # of the reference loop per pair (so a drifting machine load affects both alike); 1st traces
+REFERENCE_STEPS = 5  # timed steps of the reference loop per pair (so a drifting load affects both alike)
 WARMUP_EVALS = 2  # a short run before the timed one traces the step and prepares the style targets
-TILE = 256  # contact-sheet tile height in pixels
+SHEET_HEIGHT = 256  # contact-sheet tile height in pixels
 
 # The earlier defaults, written out so that "--preset=old" stays what it is when the defaults change.
 OLD_DEFAULTS = {
@@ -60,55 +67,19 @@ OLD_DEFAULTS = {
 # --- arguments ---
 
 
-def parse_value(text: str, type_name: str):
-    """``text`` as a value of a config field annotated ``type_name`` (e.g. ``"tuple[float, ...] | None"``):
-    a tuple for a comma list, ``None`` for "none" where allowed, else a bool, int, float or str."""
-    if text.lower() == "none" and "None" in type_name:
-        return None
-    if type_name.startswith("tuple"):
-        item = float if "float" in type_name else int if "int" in type_name else str
-        return tuple(item(v) for v in text.split(",") if v)
-    if type_name.startswith("bool"):
-        if text.lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"expected true or false, got {text}")
-        return text.lower() in ("true", "1")
-    if type_name.startswith("int"):
-        return int(text)
-    if type_name.startswith("float"):
-        return float(text)
-    return text
-
-
-def parse_sets(items: list[str]) -> dict:
-    """``["key=value", ...]`` as config field values; ValueError naming a bad item."""
+def old_defaults():
+    """The earlier defaults as a ``StyleTransferConfig``."""
     from tf_nst.config import StyleTransferConfig
 
-    types = {field.name: str(field.type) for field in dataclasses.fields(StyleTransferConfig)}
-    values = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or key not in types:
-            raise ValueError(f"--set {item}: expected key=value with key one of {', '.join(types)}")
-        if key in ("max_size", "steps"):
-            raise ValueError(f"--set {item}: use --size and --evals")
-        try:
-            values[key] = parse_value(text, types[key])
-        except ValueError as err:
-            raise ValueError(f"--set {item}: {err}") from None
-    return values
+    return StyleTransferConfig(**OLD_DEFAULTS)
 
 
 def make_config(preset: str, sets: dict, size: int, evals: list[int]):
     """The run's ``StyleTransferConfig``: the preset, the ``--set`` values, ``size`` and the largest evals."""
     from tf_nst.config import StyleTransferConfig
 
-    base = StyleTransferConfig(**OLD_DEFAULTS) if preset == "old" else StyleTransferConfig()
+    base = old_defaults() if preset == "old" else StyleTransferConfig()
     return base.replace(**sets, max_size=size, steps=max(evals))
-
-
-def find_image(folder: pathlib.Path, stem: str) -> pathlib.Path | None:
-    """``folder/stem.<ext>`` for the first image extension present, else None."""
-    return next((folder / (stem + ext) for ext in EXTENSIONS if (folder / (stem + ext)).is_file()), None)
 
 
 def resolve_pairs(spec: str | None, folder: pathlib.Path) -> list[tuple[str, str, pathlib.Path, pathlib.Path]]:
@@ -133,15 +104,6 @@ def resolve_pairs(spec: str | None, folder: pathlib.Path) -> list[tuple[str, str
 
 class _WarmedUp(Exception):
     """Ends the warm-up run from its progress callback."""
-
-
-def reference_step_seconds(content, style) -> float:
-    """Median seconds of a step of ``bench.py``'s float32 reference loop (old defaults' objective) on
-    ``content`` and ``style`` ``[1, H, W, 3]``, the first (tracing) step left out."""
-    from tf_nst.config import StyleTransferConfig
-
-    _, times, _, _ = naive_loop(content, style, StyleTransferConfig(**OLD_DEFAULTS), REFERENCE_STEPS)
-    return statistics.median(times[1:])
 
 
 def run_pair(content_path, style_path, config, evals: list[int]) -> dict:
@@ -190,70 +152,20 @@ def person_content_ratio(judge: Judge, result, photo, painting, mask) -> float:
     masked squared distance of ``result``'s conv4_2 and conv5_2 features from the photo's, over the painting's
     (stretched to the photo's size), averaged over the two layers. All images ``[H, W, 3]`` in [0, 1]."""
     import numpy as np
-    from judge import CONTENT_RATIO_LAYERS
 
     from tf_nst.io.images import resize
 
     size = (result.shape[1], result.shape[0])
-    outputs = [judge.model(resize(x, size)[None], training=False) for x in (result, photo, painting)]
+    outputs = [judge.feature_maps(resize(x, size)) for x in (result, photo, painting)]
     ratios = []
     for layer in CONTENT_RATIO_LAYERS:
-        mine, theirs, painted = (np.asarray(o[layer])[0] for o in outputs)
+        mine, theirs, painted = (o[layer] for o in outputs)
         inside = resize(np.repeat(mask[..., None], 3, axis=-1), (mine.shape[1], mine.shape[0]))[..., 0] > 0.5
         ratios.append(np.sum(np.square(mine - theirs)[inside]) / np.sum(np.square(painted - theirs)[inside]))
     return float(np.mean(ratios))
 
 
 # --- writing ---
-
-
-def write_atomic(path: pathlib.Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=".quality-", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def save_png(image, path: pathlib.Path) -> None:
-    """Save float ``[H, W, 3]`` in [0, 1] or a PIL image as a PNG, atomically."""
-    import io
-
-    from PIL import Image
-
-    from tf_nst.io.images import to_uint8
-
-    picture = image if isinstance(image, Image.Image) else Image.fromarray(to_uint8(image))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    write_atomic(path, buffer.getvalue())
-
-
-def contact_sheet(title: str, tiles: list[tuple]):
-    """A PIL image: ``title`` above a row of ``(pixels [H, W, 3] in [0, 1], [label lines])`` tiles, each
-    scaled to ``TILE`` px high, its lines below it."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from tf_nst.io.images import to_uint8
-
-    font = ImageFont.load_default(size=14)
-    line, gap = 18, 8
-    pictures = []
-    for pixels, _ in tiles:
-        picture = Image.fromarray(to_uint8(pixels))
-        pictures.append(picture.resize((round(picture.width * TILE / picture.height), TILE), Image.LANCZOS))
-    rows = max(len(lines) for _, lines in tiles)
-    width = sum(p.width for p in pictures) + gap * (len(pictures) + 1)
-    sheet = Image.new("RGB", (width, line + 2 * gap + TILE + rows * line + gap), "white")
-    draw = ImageDraw.Draw(sheet)
-    draw.text((gap, gap), title, fill="black", font=font)
-    x, top = gap, line + 2 * gap
-    for picture, (_, lines) in zip(pictures, tiles):
-        sheet.paste(picture, (x, top))
-        for i, text in enumerate(lines):
-            draw.text((x, top + TILE + 4 + i * line), text, fill="black", font=font)
-        x += picture.width + gap
-    return sheet
 
 
 def result_lines(snapshot: dict) -> list[str]:
@@ -345,12 +257,11 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
     from tf_nst.errors import TfNstError
     from tf_nst.io.images import as_pixels, fit, resize, resized_size
 
-    pairs = resolve_pairs(args.pairs, pathlib.Path(args.shared))
+    pairs = resolve_pairs(args.pairs, pathlib.Path(args.images))
     if not pairs:
-        print(f"no image pairs to run (images are looked for in {args.shared}); nothing done")
+        print(f"no image pairs to run (images are looked for in {args.images}); nothing done")
         return
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    judge, check, rows = Judge(), PastedCheck(), []
+    judge, rows = Judge(), []
     about = {"label": args.label, "preset": args.preset, "sets": args.set, "size": args.size, "evals": evals}
     about |= {"config": dataclasses.asdict(config), "machine": machine()}
     for content_name, style_name, content_path, style_path in pairs:
@@ -360,12 +271,12 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
             run = run_pair(content_path, style_path, config, evals)
         except TfNstError as err:
             print(f"{pair}: failed: {err}", flush=True)
-            write_atomic(out / f"{pair}.json", json.dumps(about | {"pair": pair, "error": str(err)}, indent=1).encode())
+            write_json(out / f"{pair}.json", about | {"pair": pair, "error": str(err)})
             continue
         photo = fit(as_pixels(str(content_path)), args.size)[0]
         painting = as_pixels(str(style_path))
         style_pixels = resize(painting, resized_size(painting.shape[1], painting.shape[0], args.size))
-        step = reference_step_seconds(photo[None], style_pixels[None])
+        step = reference_step_seconds(photo[None], style_pixels[None], old_defaults(), REFERENCE_STEPS)
         reference = judge.reference(photo, painting, (photo.shape[1], photo.shape[0]))
         mask_path = content_path.with_name(f"{content_path.stem}_mask.png")  # a person's mask, where there is one
         mask = fit(as_pixels(str(mask_path)), args.size)[0][..., 0] if mask_path.is_file() else None
@@ -374,7 +285,7 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
             started = time.perf_counter()
             snapshot["scores"] = judge.score(image, reference)
             if snapshot is run["snapshots"][-1]:  # the final image, at the photo's size
-                snapshot["scores"]["novelty"] = check.score(image, photo)["novelty"]
+                snapshot["scores"]["novelty"] = judge.novelty(image, photo)
                 if mask is not None:
                     snapshot["scores"]["person_content"] = person_content_ratio(judge, image, photo, painting, mask)
             snapshot["judge_seconds"] = time.perf_counter() - started
@@ -400,15 +311,15 @@ def benchmark(args, config, evals: list[int], out: pathlib.Path) -> None:
         tiles += [(crop_2x(final, box), ["final result,", "the same crop"])]
         settings = " ".join(["preset", args.preset, *args.set])
         title = f"{args.label}: {settings}  ({run['precision']}; reference step {step:.3f} s)"
-        save_png(contact_sheet(title, tiles), out / f"{pair}.sheet.png")
+        save_png(contact_sheet([tiles], SHEET_HEIGHT, title, margin=8), out / f"{pair}.sheet.png")
         record = about | {"pair": pair, "content": str(content_path), "style": str(style_path)}
         record |= {"reference_step_seconds": step, "baseline": reference.baseline, "norms": reference.norms} | run
-        write_atomic(out / f"{pair}.json", json.dumps(record, indent=1, default=float).encode())
+        write_json(out / f"{pair}.json", record)
     if rows:
         rows.sort(key=lambda r: (r["evals"], r["name"]))
         header = f"# {args.label}\n\n{' '.join(['preset', args.preset, *args.set])}, {args.size} px, config:\n\n"
         header += f"```\n{config}\n```\n\n"
-        write_atomic(out / "summary.md", (header + markdown(rows, "evals")).encode())
+        write_atomic(out / "summary.md", header + markdown(rows, "evals"))
         print(f"\nwrote {out}/summary.md, {len(pairs)} contact sheets and JSON")
 
 
@@ -419,8 +330,8 @@ def judge_images(args, out: pathlib.Path) -> None:
     from tf_nst.io.images import as_pixels, resize
 
     if not args.content or not args.style:
-        raise SystemExit("quality.py: error: --judge needs --content and --style (files or folders)")
-    judge, check, rows, references = Judge(), PastedCheck(), [], {}
+        raise SystemExit("bench.quality: error: --judge needs --content and --style (files or folders)")
+    judge, rows, references = Judge(), [], {}
     for name in args.judge:
         path = pathlib.Path(name)
         try:
@@ -431,24 +342,24 @@ def judge_images(args, out: pathlib.Path) -> None:
                 photo, painting = (as_pixels(str(s)) for s in sources)
                 references[key] = judge.reference(photo, painting, (result.shape[1], result.shape[0]))
         except (ImageError, ValueError) as err:
-            raise SystemExit(f"quality.py: error: {err}") from None
+            raise SystemExit(f"bench.quality: error: {err}") from None
         started = time.perf_counter()
         scores = judge.score(result, references[key])
         photo = resize(as_pixels(str(sources[0])), (result.shape[1], result.shape[0]))
-        scores["novelty"] = check.score(result, photo)["novelty"]
+        scores["novelty"] = judge.novelty(result, photo)
         seconds = time.perf_counter() - started
         rows.append({"name": path.name, "image": str(path), "content": str(sources[0]), "style": str(sources[1])})
         rows[-1] |= {"size": [result.shape[1], result.shape[0]], "judge_seconds": seconds, "scores": scores}
         rows[-1] |= {"baseline": references[key].baseline, "norms": references[key].norms}
         print(
             f"{path.name}: style SWD {scores['style_swd']['mean']:.3f}  Gram {scores['gram']['mean']:.4f}  Gram^2 "
-            f"{scores['gram_squared']['mean']:.4f}  content {scores['content_ratio']:.3f}  ({seconds:.1f} s)",
+            f"{scores['gram_squared']['mean']:.4f}  content {scores['content_ratio']:.3f}  pasted novelty "
+            f"{scores['novelty']:.2f}{'  FLAGGED' if scores['novelty'] > NOVELTY_LIMIT else ''}  ({seconds:.1f} s)",
             flush=True,
         )
-    out.mkdir(parents=True, exist_ok=True)
     table = markdown(rows)
-    write_atomic(out / "judge.json", json.dumps(rows, indent=1).encode())
-    write_atomic(out / "judge.md", table.encode())
+    write_json(out / "judge.json", rows)
+    write_atomic(out / "judge.md", table)
     print("\n" + table + f"\nwrote {out}/judge.json and judge.md")
 
 
@@ -463,10 +374,10 @@ def main() -> None:
         default="default",
         help="old: the earlier defaults (Adam, 300 steps, style_weight 30, ...), written out; default: today's",
     )
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config field (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     parser.add_argument("--label", help="results go to RESULTS/LABEL (default: PRESET-SIZE, or 'judge')")
     parser.add_argument("--results", default=str(RESULTS), help="folder of the labelled result folders")
-    parser.add_argument("--shared", default=str(SHARED_IMAGES), help="folder of the photos and paintings")
+    parser.add_argument("--images", default=str(SHARED_IMAGES), help="folder of the photos and paintings")
     parser.add_argument(
         "--judge", nargs="+", metavar="IMAGE", help="only score these images (needs --content, --style)"
     )
@@ -482,7 +393,8 @@ def main() -> None:
         evals = sorted({int(e) for e in args.evals.split(",") if e})
         if not evals or evals[0] < 1:
             raise ValueError(f"--evals={args.evals}: expected positive counts")
-        config = make_config(args.preset, parse_sets(args.set), args.size, evals)
+        sets = config_overrides(args.set, reserved=("max_size", "steps"))
+        config = make_config(args.preset, sets, args.size, evals)
     except ValueError as err:  # ConfigError is one
         parser.error(str(err))
     benchmark(args, config, evals, out)

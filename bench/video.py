@@ -1,10 +1,10 @@
 """Video mode against independent per-frame stylization and against a warm start alone, in one run.
 
-    python bench/video.py                                        # marple8 (450x350, 5 frames) and a pan/zoom clip
-    python bench/video.py --clips=synthetic --frames=8 --size=256
-    python bench/video.py --modes=video:1000:40,video:1000:20,noise:1000:40 --clips=marple8   # a sweep
+    python -m bench.video                                        # marple8 (450x350, 5 frames) and a pan/zoom clip
+    python -m bench.video --clips=synthetic --frames=8 --size=256
+    python -m bench.video --modes=video:1000:40,video:1000:20,noise:1000:40 --clips=marple8   # a sweep
 
-Clips: ``marple8`` (``../shared/video/marple8/``: 5 frames with the reference DeepFlow flows between them and
+Clips: ``marple8`` (``marple8/`` of the shared video folder: 5 frames with the reference DeepFlow flows between them and
 their reliability masks) and ``synthetic``, a camera pan and zoom over a shared photo whose flow is known
 exactly. Modes (``name:temporal_weight:frame_steps``): ``video`` (``tf_nst.stylize_video``), ``warm`` (the same
 warm start from the warped previous result, with no temporal term), ``noise`` (video mode whose unreliable
@@ -16,34 +16,42 @@ Per mode it reports:
 - **temporal error**: the mean over frames t >= 2 of the mean squared difference (pixels in [0, 1]) between the
   result of frame t and the result of frame t-1 warped onto t by the *reference* flow (DeepFlow's, or the exact
   one), over its reliable pixels: flow the method did not use;
-- **judge ratios** of the middle and the last frame (``judge.py``: ``style_swd`` mean and ``content_ratio``), and
+- **judge ratios** of the middle and the last frame (``bench.judge``: ``style_swd`` mean and ``content_ratio``), and
   their median relative to the independent frame's (a single image's at the same settings);
 - **seconds per frame**: the median over frames after the first (the first is a full stylization).
 
-The shared images are ``../shared`` beside the checkout, or ``$TF_NST_SHARED``. Writes
-``bench/results/<label>/``: ``summary.json``, ``summary.md``, and per clip a contact sheet (``<clip>-sheet.png``,
-one row per mode) and an animated GIF (``<clip>.gif``, independent beside video mode).
+The photo and painting are the shared tubingen and starry_night unless given. Writes ``bench/results/<label>/``:
+``summary.json``, ``summary.md``, and per clip a contact sheet (``<clip>-sheet.png``, one row per mode) and an
+animated GIF (``<clip>.gif``, independent beside video mode).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import pathlib
 import statistics
 import time
 
-import numpy as np  # noqa: E402
-from judge import Judge  # first: it sets numpy's BLAS threads before numpy loads
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from bench import RESULTS, SHARED_IMAGES, machine  # bench puts the checkout on sys.path
+from bench.common import (
+    RESULTS,
+    SET_HELP,
+    SHARED_IMAGES,
+    SHARED_VIDEO,
+    config_overrides,
+    contact_sheet,
+    machine,
+    save_png,
+    write_atomic,
+    write_json,
+)
+from bench.judge import Judge
 
-SHARED = pathlib.Path(os.environ.get("TF_NST_SHARED", SHARED_IMAGES.parent))  # ../shared beside the checkout
-SHARED_VIDEO = SHARED / "video" / "marple8"
+MARPLE8 = SHARED_VIDEO / "marple8"
 DEFAULT_MODES = "independent,warm:0:40,video:1000:40"
-TILE = 160  # contact-sheet tile height
+SHEET_HEIGHT = 160  # contact-sheet tile height
 
 
 # --- the clips: frames, and the reference flow from each frame t to t-1 with its reliable pixels ---
@@ -58,16 +66,15 @@ def read_flo(path: pathlib.Path) -> np.ndarray:
     return data[3 : 3 + width * height * 2].reshape(height, width, 2)
 
 
-def marple8() -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+def marple8(folder: pathlib.Path = MARPLE8) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """The shared clip's frames (float32 ``[H, W, 3]``) and, per frame t >= 2, (flow t -> t-1, reliable mask)."""
     frames = [
-        np.asarray(Image.open(SHARED_VIDEO / f"frame_{i:02d}.ppm").convert("RGB"), np.float32) / 255
-        for i in range(1, 6)
+        np.asarray(Image.open(folder / f"frame_{i:02d}.ppm").convert("RGB"), np.float32) / 255 for i in range(1, 6)
     ]
     flows = []
     for t in range(2, 6):
-        mask = np.asarray(Image.open(SHARED_VIDEO / f"reliable_{t}_{t - 1}.pgm"), np.float32) / 255
-        flows.append((read_flo(SHARED_VIDEO / f"backward_{t}_{t - 1}.flo"), mask > 0.5))
+        mask = np.asarray(Image.open(folder / f"reliable_{t}_{t - 1}.pgm"), np.float32) / 255
+        flows.append((read_flo(folder / f"backward_{t}_{t - 1}.flo"), mask > 0.5))
     return frames, flows
 
 
@@ -177,30 +184,9 @@ def judge_frames(judge: Judge, results, frames, painting, references: dict) -> l
 # --- pictures ---
 
 
-def sheet(title: str, rows: list[tuple[str, list[np.ndarray]]]) -> Image.Image:
-    """A grid: one labelled row of frames per mode."""
-    from PIL import ImageDraw, ImageFont
-
-    from tf_nst.io.images import to_uint8
-
-    font = ImageFont.load_default(size=14)
-    first = rows[0][1][0]
-    tile_w = round(first.shape[1] * TILE / first.shape[0])
-    label_w, gap, head = 170, 4, 24
-    columns = max(len(r) for _, r in rows)
-    picture = Image.new("RGB", (label_w + columns * (tile_w + gap), head + len(rows) * (TILE + gap)), "white")
-    draw = ImageDraw.Draw(picture)
-    draw.text((4, 4), title, fill="black", font=font)
-    for r, (label, images) in enumerate(rows):
-        top = head + r * (TILE + gap)
-        draw.text((4, top + TILE // 2 - 8), label, fill="black", font=font)
-        for c, image in enumerate(images):
-            tile = Image.fromarray(to_uint8(image)).resize((tile_w, TILE), Image.LANCZOS)
-            picture.paste(tile, (label_w + c * (tile_w + gap), top))
-    return picture
-
-
 def side_by_side_gif(path: pathlib.Path, left: list[np.ndarray], right: list[np.ndarray], fps: float) -> None:
+    """An animated GIF (or any format ``VideoFile`` writes) of ``left`` and ``right`` frames (float ``[H, W, 3]``
+    in [0, 1]) side by side, 4 white pixels apart."""
     from tf_nst.io.video import VideoFile
 
     writer = VideoFile(str(path), fps)
@@ -249,9 +235,11 @@ def bench_clip(name, frames, flows, painting, config, modes, judge, out) -> dict
                 row[f"{key}_vs_independent"] = statistics.median(ratios)
         for key in ("style_swd", "content_ratio"):
             row[f"{key}_median"] = statistics.median(s[key] for s in row["scores"])
-    sheet(f"{name}: rows are modes, columns frames", [(label, images) for label, images in outputs.items()]).save(
-        out / f"{name}-sheet.png"
-    )
+    rows_of_frames = [
+        [(image, [label] if i == 0 else []) for i, image in enumerate(images)] for label, images in outputs.items()
+    ]
+    sheet = contact_sheet(rows_of_frames, SHEET_HEIGHT, f"{name}: rows are modes, columns frames", gap=4, margin=4)
+    save_png(sheet, out / f"{name}-sheet.png")
     video_label = next((label for label in outputs if label.startswith("video")), None)
     if independent and video_label:
         side_by_side_gif(out / f"{name}.gif", outputs["independent"], outputs[video_label], 8)
@@ -281,43 +269,50 @@ def main() -> None:
     parser.add_argument("--modes", default=DEFAULT_MODES)
     parser.add_argument("--size", type=int, default=256, help="longest side of the synthetic clip")
     parser.add_argument("--frames", type=int, default=10, help="frames of the synthetic clip")
-    parser.add_argument("--photo", default="tubingen.jpg")
-    parser.add_argument("--style", default="starry_night.jpg")
+    parser.add_argument("--photo", default=str(SHARED_IMAGES / "tubingen.jpg"), help="of the synthetic clip")
+    parser.add_argument("--style", default=str(SHARED_IMAGES / "starry_night.jpg"))
     parser.add_argument("--label", default="video")
-    parser.add_argument("--steps", type=int, default=None, help="evaluations of a single image (default: tf_nst's)")
+    parser.add_argument("--results", default=str(RESULTS), help="folder of the labelled result folders")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=SET_HELP)
     args = parser.parse_args()
+    try:
+        overrides = config_overrides(args.set, reserved=("max_size",))
+    except ValueError as err:
+        parser.error(str(err))
 
     import tf_nst
     from tf_nst.io.images import read_image
 
-    out = RESULTS / args.label
+    if not pathlib.Path(args.style).is_file():
+        print(f"nothing done: the painting {args.style} is not there")
+        return
+    out = pathlib.Path(args.results) / args.label
     out.mkdir(parents=True, exist_ok=True)
-    painting = read_image(str(SHARED / "images" / args.style))
+    painting = read_image(args.style)
     modes = [parse_mode(m) for m in args.modes.split(",")]
     judge, results, started = Judge(), {}, time.time()
     info = machine()
     for clip in args.clips.split(","):
         if clip == "marple8":
-            if not SHARED_VIDEO.is_dir():
-                print(f"skipping marple8: {SHARED_VIDEO} is not there")
+            if not MARPLE8.is_dir():
+                print(f"skipping marple8: {MARPLE8} is not there")
                 continue
             frames, flows = marple8()
             side = max(frames[0].shape[:2])  # the clip's own size, so the reference flows apply as they are
         else:
-            photo = read_image(str(SHARED / "images" / args.photo))
-            size = (args.size, round(args.size * 3 / 4))
-            frames, flows = synthetic(photo, args.frames, size)
+            if not pathlib.Path(args.photo).is_file():
+                print(f"skipping synthetic: the photo {args.photo} is not there")
+                continue
+            frames, flows = synthetic(read_image(args.photo), args.frames, (args.size, round(args.size * 3 / 4)))
             side = args.size
-        config = tf_nst.StyleTransferConfig(max_size=side)
-        config = config.replace(steps=args.steps) if args.steps else config
+        config = tf_nst.StyleTransferConfig(**overrides, max_size=side)
         results[clip] = bench_clip(clip, frames, flows, painting, config, modes, judge, out)
     table = markdown(results)
     info["seconds"] = round(time.time() - started)
-    (out / "summary.json").write_text(json.dumps({"machine": info, "args": vars(args), "results": results}, indent=1))
-    (out / "summary.md").write_text(table + "\n")
+    write_json(out / "summary.json", {"machine": info, "args": vars(args), "results": results})
+    write_atomic(out / "summary.md", table + "\n")
     print("\n" + table + f"\n\nmachine: {info}\nwrote {out}")
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     main()

@@ -50,7 +50,13 @@ BAD_CONTENT = [
     ("text", lambda d: write(d, "notes.jpg", b"hello, not a photo"), 1, "not an image"),
     ("empty file", lambda d: write(d, "empty.png", b""), 1, "not an image"),
     ("truncated png", lambda d: write(d, "cut.png", png_with_size(64, 64)[:40]), 1, "cut.png"),
-    ("huge header", lambda d: write(d, "bomb.png", png_with_size(60000, 60000)), 1, "over the limit"),
+    ("huge header", lambda d: write(d, "bomb.png", png_with_size(60000, 60000)), 1, "limit of 100000000 pixels (--max"),
+    (
+        "over our limit",
+        lambda d: write(d, "big.png", png_with_size(12000, 12000)),
+        1,
+        "limit of 100000000 pixels (--max",
+    ),
     ("zero width", lambda d: write(d, "zero.png", png_with_size(0, 64)), 1, "zero.png"),
     ("too small", lambda d: write(d, "tiny.png", image=Image.fromarray(gradient_image(20, 20))), 1, "32x32"),
     ("one pixel", lambda d: write(d, "dot.png", image=Image.new("RGB", (1, 1))), 1, "32x32"),
@@ -66,6 +72,20 @@ def test_bad_content_file(tmp_path, image_files, make, status, fragment):
     result = run_command(f"--content={bad}", f"--style={image_files[1]}", f"--output={out_dir / 'o.png'}", "--steps=1")
     one_line_error(result, status, fragment)
     assert os.listdir(out_dir) == []
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--content=", "--style=s.png"], "--content: is empty"),
+        (["--content=c.png", "--style="], "--style: is empty"),
+        (["--content=c.png"], "--style: missing"),
+        (["--style=s.png"], "--content: missing"),
+    ],
+)
+def test_an_empty_or_missing_input_flag_is_named(tmp_path, flags, fragment):
+    one_line_error(run_command(*flags, f"--output={tmp_path / 'o.png'}"), 2, fragment)
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_bad_style_file(tmp_path, image_files):
@@ -116,7 +136,7 @@ def test_bad_flag_is_a_usage_error(image_files, tmp_path, flag, fragment):
 
 BAD_OUTPUTS = [
     ("nowhere/out.png", 2, "does not exist"),
-    ("out.gif", 2, "extension"),
+    ("out.gif", 2, "is read as a still image"),
     ("existing.png", 2, "--overwrite"),
     ("a_directory", 2, "is a directory"),
 ]

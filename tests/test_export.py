@@ -1,24 +1,23 @@
-"""The SavedModel export: signatures, numbers, a fresh-process load, saved_model_cli, the CLI and its errors."""
+"""The SavedModel export: its signatures and their numbers, limits, versions and files, a fresh-process load,
+saved_model_cli, the serving README, the CLI and its errors. What ``encoded`` does with each file's bytes is the
+serving decoder's, tested in test_serving_images.py."""
 
-import io
 import json
 import logging
 import os
 import pathlib
 import re
 import shutil
-import struct
 import subprocess
 import sys
 import textwrap
-import zlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from absl import logging as absl_logging
 from conftest import REPO, SHALLOW, gradient_image, one_line_error, run_command
-from PIL import Image
+from image_bytes import encode, exif_jpeg, flat_gif, png_bomb
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ExportError
@@ -26,8 +25,7 @@ from tf_nst.features import build_feature_model
 from tf_nst.io.images import load_image
 from tf_nst.io.weights import load_conv_weights
 from tf_nst.losses import feature_mean, gram_matrix
-from tf_nst.serving.export import decode_and_resize, export_feature_extractor, exported_layers
-from tf_nst.serving.images import GIF_STEP_LIMIT
+from tf_nst.serving.export import export_feature_extractor, exported_layers
 
 DEFAULT = StyleTransferConfig()
 SMALL = StyleTransferConfig(**SHALLOW)
@@ -47,12 +45,6 @@ def loaded(exported):
 
 def images(height: int, width: int, batch: int = 2, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((batch, height, width, 3), dtype=np.float32)
-
-
-def encode(pixels: np.ndarray, fmt: str, mode: str = "RGB") -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).convert(mode).save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 def assert_close(actual, expected, rtol: float = 1e-5) -> None:
@@ -194,80 +186,20 @@ def test_encoded_gives_each_file_its_own_grams(loaded, random_model, tmp_path):
             assert_close(grams[name][index], expected[0], rtol=1e-4)
 
 
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+def test_encoded_turns_a_jpeg_upright(loaded, random_model, tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(exif_jpeg(gradient_image(80, 50, 3), 6))
+    grams = loaded.signatures["encoded"](image_bytes=tf.constant([path.read_bytes()]), max_size=tf.constant(64))
+    for name, expected in reference_grams(random_model, load_image(str(path), 64)).items():
+        assert_close(grams[name], expected, rtol=1e-4)
 
 
-def png_bomb(side: int = 20000, rows_per_block: int = 40) -> bytes:
-    """An RGB PNG of side x side black pixels, IDAT complete: about 1.2 MB that decode to 3 * side**2 bytes."""
-    block = bytes((1 + 3 * side) * rows_per_block)  # each row: filter type 0, then zero pixels
-    compressor = zlib.compressobj(9)
-    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)  # with the zlib header
-    repeat = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)  # no history: the same bytes each time
-    adler = (len(block) * (side // rows_per_block) % 65521) << 16 | 1  # Adler-32 of zero bytes
-    stream = first + repeat * (side // rows_per_block - 1) + compressor.flush()[:-4] + struct.pack(">I", adler)
-    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
-
-
-def gif_parts(data: bytes) -> tuple[bytes, bytes]:
-    """(header with its colour table, first frame block: descriptor and LZW data) of a one-frame GIF."""
-    start = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-    while data[start] == 0x21:  # extensions before the frame
-        start += 2
-        while data[start]:
-            start += data[start] + 1
-        start += 1
-    assert data[start] == 0x2C and data[-1] == 0x3B
-    return data[:start], data[start:-1]
-
-
-def flat_gif(side: int, frames: int) -> bytes:
-    """An animation of ``frames`` flat side x side frames: about 2 KB a frame for a 1000 px side."""
-    buffer = io.BytesIO()
-    Image.new("P", (side, side), 1).save(buffer, format="GIF")
-    header, frame = gif_parts(buffer.getvalue())
-    return header + frame * frames + b";"
-
-
-def with_size(data: bytes, offset: int, fmt: str, *values: int) -> bytes:
-    """``data`` with ``values`` packed (``struct`` format ``fmt``) over the bytes at ``offset``."""
-    patch = struct.pack(fmt, *values)
-    return data[:offset] + patch + data[offset + len(patch) :]
-
-
-def jpeg_bomb() -> bytes:
-    data = encode(gradient_image(48, 40), "JPEG")
-    sof = data.index(b"\xff\xc0")
-    return with_size(data, sof + 5, ">HH", 20000, 20000)  # SOF0: length, precision, then height and width
-
-
-GIF_HEADER, GIF_FRAME = gif_parts(encode(gradient_image(48, 40), "GIF"))
-BAD_FILES = {
-    "text": (b"not an image", "not a JPEG, PNG, GIF or BMP file"),
-    "empty": (b"", "empty \\(0 bytes\\)"),
-    "webp": (encode(gradient_image(48, 48), "WEBP"), "not a JPEG, PNG, GIF or BMP file"),
-    "tiff": (encode(gradient_image(48, 48), "TIFF"), "not a JPEG, PNG, GIF or BMP file"),
-    "too small": (
-        encode(gradient_image(200, 40), "PNG"),
-        "200x40 px resized to a longest side of 64 is below",
-    ),
-    "png bomb": (png_bomb(), "PNG of 20000x20000 px is over the limit of 50000000 pixels \\(max_pixels\\)"),
-    "jpeg bomb": (jpeg_bomb(), "JPEG of 20000x20000 px is over the limit of 50000000 pixels"),
-    "bmp bomb": (with_size(encode(gradient_image(48, 40), "BMP"), 18, "<ii", 20000, -20000), "BMP of 20000x20000 px"),
-    "gif frame bomb": (GIF_HEADER + with_size(GIF_FRAME, 5, "<HH", 20000, 20000) + b";", "GIF of 20000x20000 px"),
-    "png cut in its header": (encode(gradient_image(48, 48), "PNG")[:20], "PNG file is truncated \\(20 bytes\\)"),
-    "gif cut in its frame": (GIF_HEADER + GIF_FRAME[: len(GIF_FRAME) // 2], "GIF file is truncated in its first frame"),
-    "gif without frame": (GIF_HEADER + b";", "GIF file has no frame"),
-}
-
-
-@pytest.mark.parametrize("case", BAD_FILES)
-def test_encoded_refuses_a_bad_file_naming_it_and_the_limit(loaded, case):
-    data, fragment = BAD_FILES[case]
+def test_encoded_refuses_the_whole_request_naming_the_bad_file_by_its_index(loaded):
+    """Each bad file's refusals are the serving decoder's (test_serving_images.py); the signature names the file."""
     good = encode(gradient_image(48, 48), "PNG")
-    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"image_bytes\[1\]: {fragment}"):
-        loaded.signatures["encoded"](image_bytes=tf.constant([good, data, good]), max_size=tf.constant(64))
+    for bad, fragment in [(b"not an image", "not a JPEG, PNG, GIF or BMP file"), (png_bomb(), "PNG of 20000x20000 px")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=rf"image_bytes\[1\]: {fragment}"):
+            loaded.signatures["encoded"](image_bytes=tf.constant([good, bad, good]), max_size=tf.constant(64))
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP"])
@@ -284,13 +216,6 @@ def test_encoded_refuses_a_max_size_outside_its_limits(loaded, max_size):
     good = encode(gradient_image(48, 48), "PNG")
     with pytest.raises(tf.errors.InvalidArgumentError, match=rf"max_size={max_size} is outside \[32, 2048\]"):
         loaded.signatures["encoded"](image_bytes=tf.constant([good]), max_size=tf.constant(max_size))
-
-
-def test_encoded_bounds_the_work_of_finding_a_gif_frame(loaded):
-    """Data sub-blocks of alternating sizes defeat the bulk skip of same-size blocks: refused at the step limit."""
-    evil = GIF_HEADER + GIF_FRAME[:11] + b"\x01a\x02bb" * (GIF_STEP_LIMIT // 2 + 1) + b"\x00;"
-    with pytest.raises(tf.errors.InvalidArgumentError, match=f"more than {GIF_STEP_LIMIT} steps"):
-        loaded.signatures["encoded"](image_bytes=tf.constant([evil]), max_size=tf.constant(64))
 
 
 REFUSALS = textwrap.dedent(
@@ -359,76 +284,6 @@ def test_a_serving_process_refuses_bombs_within_2_gb_and_keeps_running(exported,
     baseline, peak = float(numbers["baseline"]), float(numbers["peak"])
     print(f"peak RSS {peak:.0f} MB, {peak - baseline:.0f} MB over the loaded model's {baseline:.0f} MB")
     assert peak < 2048 and peak - baseline < 512, (baseline, peak)
-
-
-@pytest.mark.parametrize("width, height, max_size", [(80, 50, 64), (40, 64, 56), (33, 45, 90)])
-def test_decode_and_resize_matches_load_image(tmp_path, width, height, max_size):
-    """Same size and, for a PNG, the same pixels as tf_nst.load_image (PIL LANCZOS), down- or upscaling."""
-    path = tmp_path / "image.png"
-    Image.fromarray(gradient_image(width, height)).save(path)
-    pixels = decode_and_resize(tf.constant(path.read_bytes()), tf.constant(max_size)).numpy()
-    assert_close(pixels, load_image(str(path), max_size)[0], rtol=1e-5)
-
-
-@pytest.mark.parametrize("mode", ["L", "RGBA"])
-def test_decode_and_resize_makes_grayscale_and_rgba_files_rgb(mode):
-    rgb = gradient_image(40, 40)
-    pixels = decode_and_resize(tf.constant(encode(rgb, "PNG", mode)), tf.constant(40)).numpy()
-    expected = np.asarray(Image.fromarray(rgb).convert(mode).convert("RGB"), np.float32) / 255
-    assert pixels.shape == (40, 40, 3)
-    assert_close(pixels, expected)
-
-
-def exif_jpeg(pixels: np.ndarray, orientation: int, endian: str = "<") -> bytes:
-    exif = Image.Exif()
-    exif.endian = endian
-    exif[274] = orientation
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize(
-    "orientation, endian", [(3, "<"), (6, "<"), (8, "<"), (2, "<"), (4, "<"), (5, "<"), (7, "<"), (6, ">"), (8, ">")]
-)
-def test_decode_and_resize_turns_a_jpeg_upright_as_load_image_does(tmp_path, orientation, endian):
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(exif_jpeg(gradient_image(80, 50, 3), orientation, endian))
-    expected = load_image(str(path), 64)[0]
-    assert expected.shape == ((64, 40, 3) if orientation >= 5 else (40, 64, 3))
-    assert_close(decode_and_resize(tf.constant(path.read_bytes()), tf.constant(64)), expected, rtol=1e-5)
-
-
-def test_encoded_turns_a_jpeg_upright(loaded, random_model, tmp_path):
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(exif_jpeg(gradient_image(80, 50, 3), 6))
-    grams = loaded.signatures["encoded"](image_bytes=tf.constant([path.read_bytes()]), max_size=tf.constant(64))
-    for name, expected in reference_grams(random_model, load_image(str(path), 64)).items():
-        assert_close(grams[name], expected, rtol=1e-4)
-
-
-def test_decode_and_resize_ignores_an_unreadable_exif_block():
-    data = exif_jpeg(gradient_image(80, 50, 3), 6)
-    ifd_offset = data.index(b"Exif\0\0") + 6 + 4
-    broken = with_size(data, ifd_offset, "<I", 0xFFFFFFF0)  # IFD0 far beyond the file
-    assert decode_and_resize(tf.constant(broken), tf.constant(64)).shape == (40, 64, 3)
-
-
-def test_decode_and_resize_gives_a_gif_first_frame_as_pil_does(tmp_path):
-    frames = [Image.fromarray(gradient_image(60, 40, seed)) for seed in range(3)]
-    frames[0].save(tmp_path / "animation.gif", save_all=True, append_images=frames[1:])
-    pixels = decode_and_resize(tf.constant((tmp_path / "animation.gif").read_bytes()), tf.constant(60))
-    assert_close(pixels, load_image(str(tmp_path / "animation.gif"), 60)[0])
-
-
-def test_decode_and_resize_sizes_a_gif_by_its_first_frame_not_its_screen():
-    """TensorFlow's decoder ignores the logical screen; so does the check. Extensions before the frame (a
-    comment, an XMP packet written raw behind its magic trailer) are skipped."""
-    header = with_size(GIF_HEADER, 6, "<HH", 20000, 20000)
-    comment = b"\x21\xfe\xff" + b"c" * 255 + b"\x05hello\x00"
-    xmp = b"\x21\xff\x0bXMP DataXMP" + b"<x:xmpmeta>...</x:xmpmeta>" + bytes(range(255, -1, -1)) + b"\x00"
-    pixels = decode_and_resize(tf.constant(header + comment + xmp + GIF_FRAME + b";"), tf.constant(48))
-    assert pixels.shape == (40, 48, 3)
 
 
 def saved_model_cli() -> str | None:

@@ -98,3 +98,10 @@ def test_dis_flow_and_mask_find_an_occlusion_in_real_frames():
     mask = reliable(dis_flow(b, a), dis_flow(a, b))
     assert mask[26:38, 22:30].mean() < 0.5  # uncovered in b
     assert mask[5:20, 60:90].mean() > 0.9
+
+
+def test_edge_pixels_whose_flow_points_less_than_half_a_pixel_out_stay_reliable():
+    flow = translation(0.0, 0.3)  # everything drifts down by 0.3 px: the last row lands inside its own pixel
+    assert reliable(flow, -flow)[-1].min() == 1
+    flow = translation(0.0, 0.7)  # by 0.7 px: the last row has left the frame
+    assert reliable(flow, -flow)[-1].max() == 0

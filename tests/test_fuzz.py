@@ -38,6 +38,8 @@ def encode(image: Image.Image, fmt: str) -> bytes:
         image = image.convert("RGB")
     if fmt in ("WEBP", "GIF", "BMP") and image.mode not in ("RGB", "RGBA", "L", "P", "1"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")
+    if fmt == "PNG" and image.mode == "I":
+        image = image.convert("I;16")  # PNG's 16-bit grey (Pillow no longer writes 32-bit "I" as PNG)
     image.save(buffer, format=fmt)
     return buffer.getvalue()
 

@@ -4,22 +4,19 @@ import pytest
 from conftest import gradient_image
 
 import tf_nst
-from tf_nst.api import level_peak_bytes
 from tf_nst.config import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from tf_nst.memory import (
     MB,
     MemoryBudget,
-    check_fits,
     conv_parameters,
-    largest_fitting,
     layer_elements,
-    mechanisms,
     meminfo_available,
     memory_budget,
+    optimizer_images,
     peak_bytes,
     resident_bytes,
 )
-from tf_nst.pyramid import Level
+from tf_nst.planning import Level, check_fits, largest_fitting, level_peak_bytes, mechanisms
 
 LAYERS = PAPER_CONTENT_LAYERS + PAPER_STYLE_LAYERS
 
@@ -117,8 +114,6 @@ def test_stylize_refuses_before_any_work():
 
 
 def test_lbfgs_history_is_part_of_the_estimate():
-    from tf_nst.memory import optimizer_images
-
     adam = peak_bytes((2048, 1536), (2048, 1536), LAYERS, "bfloat16", optimizer_state=optimizer_images("adam", 20))
     lbfgs = peak_bytes((2048, 1536), (2048, 1536), LAYERS, "bfloat16", optimizer_state=optimizer_images("lbfgs", 20))
     assert lbfgs - adam >= (optimizer_images("lbfgs", 20) - 2) * 3 * 2048 * 1536 * 4  # pairs, working vectors

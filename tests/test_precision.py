@@ -7,7 +7,8 @@ import tensorflow as tf
 from conftest import gradient_image
 
 import tf_nst
-from tf_nst.features import CONV_LAYERS, build_feature_model
+from tf_nst.features import build_feature_model
+from tf_nst.layers import CONV_LAYERS
 from tf_nst.lbfgs import LBFGS
 from tf_nst.objective import compute_targets, loss_terms
 from tf_nst.precision import choose_precision, cpu_flags

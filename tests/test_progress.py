@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from tf_nst.cli.progress import LiveLine, LogLines, display, loss_text, position_text
 from tf_nst.cli.options import RunOptions
+from tf_nst.cli.progress import LiveLine, LogLines, display, loss_text, position_text
 from tf_nst.errors import UsageError
 from tf_nst.transfer import Progress
 

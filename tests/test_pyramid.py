@@ -7,7 +7,8 @@ from conftest import SHALLOW, gradient_image
 
 import tf_nst
 from tf_nst.io.images import fit
-from tf_nst.pyramid import Level, level_steps, plan_levels, pyramid_sizes, upsample_with_detail
+from tf_nst.planning import Level, level_steps, plan_levels, pyramid_sizes
+from tf_nst.pyramid import upsample_with_detail
 from tf_nst.transfer import StyleTransfer
 
 

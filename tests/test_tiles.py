@@ -10,8 +10,9 @@ import tf_nst
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted
 from tf_nst.layers import receptive_radius, tile_halo
-from tf_nst.memory import MB, Mechanism
+from tf_nst.memory import MB
 from tf_nst.objective import compute_targets, loss_terms
+from tf_nst.planning import Mechanism
 from tf_nst.tiles import TiledObjective, tile_grid
 from tf_nst.transfer import StyleTransfer
 
@@ -72,7 +73,7 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
 
 
 def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(shallow_model, monkeypatch):
-    monkeypatch.setattr("tf_nst.memory.TILE", 48)
+    monkeypatch.setattr("tf_nst.planning.LEAN_TILE", 48)
     config = StyleTransferConfig(max_size=96, scales=1, steps=4, precision="float32", **SHALLOW)
     plain = tf_nst.plan((96, 64), (96, 96), config)
     assert [level.mechanism.describe() for level in plain.levels] == ["plain"]
@@ -113,7 +114,7 @@ def test_a_style_larger_than_a_tile_gets_the_same_statistics_from_tiles(random_m
     config = StyleTransferConfig(precision="float32")
     style = tf.constant(gradient_image(128, 96, seed=2)[None] / 255.0, tf.float32)
     whole = style_targets(random_model, [style], [1.0], config)
-    monkeypatch.setattr("tf_nst.transfer.TILE", 48)
+    monkeypatch.setattr("tf_nst.planning.STYLE_TILE", 48)
     tiled = StyleTransfer(config, random_model).style_targets(style)
     for name in config.style_layers:
         # mean and covariance (the square root's Newton-Schulz iterations amplify rounding)

@@ -147,6 +147,39 @@ def test_an_animated_gif_becomes_an_mp4_at_its_frame_rate(clip_files, tmp_path):
     assert "frame 3/5  clip ETA" in result.stderr and "wrote frame 5/5" in result.stderr
 
 
+def test_a_clip_of_odd_height_keeps_clean_bottom_rows_in_the_video_file(tmp_path):
+    gif, style = tmp_path / "odd.gif", tmp_path / "style.png"
+    frames = [Image.fromarray((f * 255 + 0.5).astype(np.uint8)) for f in pan_clip(4, 64, 47)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    Image.fromarray(gradient_image(48, 48, 2)).save(style)
+    flags = [f"--content={gif}", f"--style={style}", "--max_size=64", "--seed=3", *FAST[1:]]
+    for output in ("out.mp4", "frames"):
+        assert run_command(*flags, f"--output={tmp_path / output}").returncode == 0
+    encoded = list(open_video(str(tmp_path / "out.mp4")).frames())
+    written = [
+        np.asarray(Image.open(tmp_path / "frames" / f"frame_{n:05d}.png"), np.float32) / 255 for n in (1, 2, 3, 4)
+    ]
+    assert written[0].shape == (47, 64, 3) and encoded[0].shape == (48, 64, 3)  # one edge row repeated for 4:2:0
+    for video, frame in zip(encoded, written):
+        assert np.abs(video[44:47] - frame[44:47]).mean() < 0.05  # the last rows are the frame's, not noise
+        assert np.abs(video[47] - frame[46]).mean() < 0.05  # and the added row repeats the last one
+        bottom = np.abs(np.diff(frame[-4:], axis=0)).mean()
+        assert bottom < 3 * np.abs(np.diff(frame[8:-8], axis=0)).mean()  # no strip of other colours at the edge
+
+
+def test_the_clip_estimate_uses_the_first_frames_speed_then_the_later_frames_times():
+    from tf_nst.cli.video import ClipClock
+    from tf_nst.transfer import Progress
+
+    clock = ClipClock(total=5, frame_steps=20)
+    assert clock.eta() == "clip ETA after frame 1  "  # nothing measured yet, and it says so
+    last = Progress(step=40, steps=40, losses={}, steps_per_second=2.0, elapsed=20.0, image=None)
+    clock.add(60.0, last)  # the first frame: a whole stylization, at 0.5 s per evaluation at full size
+    assert clock.eta() == "clip ETA ~00:42  "  # 4 later frames of (20 + 1) evaluations at 0.5 s, not 4 x 60 s
+    clock.add(12.0)
+    assert clock.eta() == "clip ETA 00:36  "  # 3 more at the 12 s measured
+
+
 def test_a_frame_range_into_a_directory_then_resume(clip_files, tmp_path):
     gif, style = clip_files
     out = tmp_path / "frames"
@@ -183,6 +216,11 @@ def empty_video(tmp_path) -> str:
     return path
 
 
+def write_bytes(path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
 # (name, content maker, extra flags, output name, exit status, fragments of the error line)
 BAD_CLIPS = [
     (
@@ -194,6 +232,15 @@ BAD_CLIPS = [
         ["notes.mp4", "not a video"],
     ),
     ("no frames", empty_video, [], "o.mp4", 1, ["empty.mp4", "no frames"]),
+    ("an empty gif", lambda d: write_bytes(d / "empty.gif", b""), [], "o.mp4", 1, ["empty.gif", "the file is empty"]),
+    (
+        "a gif of one frame",
+        lambda d: Image.fromarray(gradient_image(64, 48)).save(d / "one.gif") or str(d / "one.gif"),
+        [],
+        "o.mp4",
+        2,
+        ["--output=", "one.gif is read as a still image (a GIF of one frame)"],
+    ),
     ("missing", lambda d: str(d / "missing.mov"), [], "o.mp4", 1, ["missing.mov", "no such file"]),
     (
         "empty directory",

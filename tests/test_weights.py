@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from tf_nst.errors import WeightsError
-from tf_nst.features import CONV_LAYERS, build_feature_model
+from tf_nst.features import build_feature_model
 from tf_nst.io.weights import dequantize, embedded_path, load_conv_weights, load_quantized
+from tf_nst.layers import CONV_LAYERS
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def test_feature_model_matches_keras_vgg19_with_the_same_weights(embedded):
     reference = keras.applications.VGG19(include_top=False, weights=None)
     for layer in reference.layers:
         if layer.name in embedded:
-            layer.set_weights(list(embedded[layer.name]))
+            layer.kernel.assign(embedded[layer.name][0])  # not set_weights, which reads the old values first
+            layer.bias.assign(embedded[layer.name][1])
     probe = keras.Model(reference.input, [reference.get_layer(n).output for n in ("block1_conv1", "block5_conv1")])
     ours = build_feature_model(["block1_conv1", "block5_conv1"], embedded)
     pixels = np.random.default_rng(0).uniform(size=[1, 64, 48, 3]).astype(np.float32)
@@ -98,7 +100,8 @@ def test_h5_weights_file_is_loaded(tmp_path, embedded):
     model = keras.applications.VGG19(include_top=False, weights=None)
     for layer in model.layers:
         if layer.name in embedded:
-            layer.set_weights([w * 0.5 for w in embedded[layer.name]])
+            layer.kernel.assign(embedded[layer.name][0] * 0.5)
+            layer.bias.assign(embedded[layer.name][1] * 0.5)
     path = tmp_path / "vgg.weights.h5"
     model.save_weights(path)
     loaded = load_conv_weights(str(path))

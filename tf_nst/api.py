@@ -1,8 +1,8 @@
-"""The one obvious call, ``tf_nst.stylize(content, style, ...)``, its batch form ``stylize_batch``, and
-``plan``, what a run will do.
+"""The one obvious call, ``tf_nst.stylize(content, style, ...)``, its batch form ``stylize_batch``, and the
+``Stylizer`` they use, which follows a run's plan (``tf_nst.planning``: its levels and how each fits in memory).
 
 This is where the artist's controls meet the optimisation: several styles and their blend, style scale,
-colour preservation, the start image and the coarse-to-fine pyramid. Pixels are float32 ``[1, H, W, 3]`` in
+colour preservation, the start image and the coarse-to-fine levels. Pixels are float32 ``[1, H, W, 3]`` in
 [0, 1] throughout.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import tensorflow as tf
@@ -19,95 +19,12 @@ from tf_nst.color import match_color_statistics, transfer_luminance
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError, RunStopped
 from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size, style_list
-from tf_nst.layers import MIN_SIDE
-from tf_nst.memory import (
-    PLAIN,
-    RETAINED,
-    RUNTIME_BYTES,
-    Mechanism,
-    MemoryBudget,
-    check_fits,
-    mechanisms,
-    memory_budget,
-    optimizer_images,
-    peak_bytes,
-)
+from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE
 from tf_nst.objective import StyleTargets
-from tf_nst.precision import PrecisionChoice, resolve_precision
-from tf_nst.pyramid import Level, plan_levels, style_side, upsample_with_detail
+from tf_nst.planning import PLAIN, Plan, evaluation_cost, plan, style_side
+from tf_nst.precision import resolve_precision
+from tf_nst.pyramid import upsample_with_detail
 from tf_nst.transfer import ProgressCallback, StyleTransfer, initial_image
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a run will do: its ``precision`` (with the reason), its pyramid ``levels`` (one without
-    ``scales``), each with the mechanism that fits it in memory, and the estimated peak memory
-    ``memory_bytes`` (of the most demanding level) against the ``budget``."""
-
-    precision: PrecisionChoice
-    levels: tuple[Level, ...]
-    memory_bytes: int
-    budget: MemoryBudget
-
-
-def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, device: str = "CPU") -> int:
-    """Estimated peak memory of running ``level`` in its mechanism, computing in ``precision`` on ``device``."""
-    way = level.mechanism
-    tuned = way.configure(config)
-    state = optimizer_images(tuned.optimizer, tuned.history_size)
-    layers = config.content_layers + config.style_layers
-    return peak_bytes(level.size, level.style_size, layers, precision, device, state, way.tile, config.content_layers)
-
-
-def plan(
-    content_size: tuple[int, int], style_size: tuple[int, int] | Sequence[tuple[int, int]], config: StyleTransferConfig
-) -> Plan:
-    """Plan a run on a ``content_size`` photo and a ``style_size`` painting, (width, height) at their own size;
-    or several paintings, a list of their sizes (each decides which levels fit; the largest, the memory).
-
-    Resolves ``config.precision`` for this machine and picks the fastest mechanism (``tf_nst.memory.mechanisms``:
-    plain, or exact tiles with a shorter L-BFGS history or Adam) whose estimated peak fits the budget's
-    preferred share, else the fastest that fits the budget. Coarser levels run as the last one does: memory a
-    level frees stays partly with the allocator for the next (``RETAINED``), so a lean last level needs lean
-    levels before it. Raises InsufficientMemoryError
-    (a ConfigError) if not even the leanest fits ``config.memory_limit_mb`` or, without it, what the machine has
-    free; the message names the largest ``max_size`` that fits.
-    """
-    precision = resolve_precision(config.precision)
-    budget = memory_budget(config.memory_limit_mb, on_gpu=bool(tf.config.list_physical_devices("GPU")))
-    ways = mechanisms(config.optimizer, config.history_size)
-    styles = [style_size] if isinstance(style_size[0], int) else list(style_size)
-
-    def run_in(way: Mechanism, levels: Sequence[Level], precision: str = precision.precision) -> list[Level]:
-        """``levels`` with the last one in ``way``: the earlier ones too unless it is plain, each with its
-        estimate (a level after a lean one also holds what the allocator kept of it: ``RETAINED``)."""
-        done, kept = [], 0.0
-        for level in levels:
-            level = replace(level, mechanism=way)
-            need = level_peak_bytes(level, config, precision, budget.device)
-            done.append(replace(level, memory_bytes=int(need + kept)))
-            if way != PLAIN:
-                kept += RETAINED * (need - RUNTIME_BYTES)
-        return done
-
-    def leanest(side: int, precision: str = precision.precision) -> int:
-        levels = plan_levels(content_size, styles, config.replace(max_size=side))
-        return max(level.memory_bytes for level in run_in(ways[-1], levels, precision))
-
-    in_bfloat16 = (lambda side: leanest(side, "bfloat16")) if precision.precision == "float32" else None
-    check_fits(leanest, config.max_size, budget, precision.precision, in_bfloat16)
-    levels = plan_levels(content_size, styles, config)
-    choices = [run_in(way, levels) for way in ways]
-    chosen = choices[-1]
-    for limit in (budget.limit, budget.preferred):  # the fastest that fits the preferred share, else the limit
-        fitting = [c for c in choices if limit is None or max(level.memory_bytes for level in c) <= limit]
-        chosen = fitting[0] if fitting else chosen
-    return Plan(precision, tuple(chosen), max(level.memory_bytes for level in chosen), budget)
-
-
-def work(level: Level) -> float:
-    """A level's cost per evaluation, in pixels evaluated (tiles evaluate their halos and one more forward pass)."""
-    return level.size[0] * level.size[1] * level.mechanism.relative_cost
 
 
 def _style_name(style: ImageLike, index: int) -> str:
@@ -176,7 +93,7 @@ class Stylizer:
 
     def styles_for(self, content: np.ndarray, first_side: int | None = None) -> list[np.ndarray]:
         """The style images resized for ``content`` ``[1, H, W, 3]``: longest side = style_scale * max(H, W), or
-        in a pyramid whose first level has longest side ``first_side``, as ``tf_nst.pyramid.style_side`` says."""
+        in a pyramid whose first level has longest side ``first_side``, as ``tf_nst.planning.style_side`` says."""
         side = max(content.shape[1:3])
         styles = []
         for name, style in zip(self.style_names, self.styles):
@@ -185,7 +102,7 @@ class Stylizer:
             if min(resized.shape[:2]) < MIN_SIDE:
                 raise ImageError(
                     f"{name}: {resized.shape[1]}x{resized.shape[0]} px at --style_scale={self.config.style_scale}"
-                    f" is below the {MIN_SIDE}x{MIN_SIDE} minimum"
+                    f" {BELOW_MIN_SIDE}"
                 )
             if self.config.preserve_colors == "histogram":
                 resized = match_color_statistics(resized, content[0])
@@ -208,7 +125,7 @@ class Stylizer:
     ) -> tf.Tensor:
         """Stylize one content image; float32 ``[1, H, W, 3]`` in [0, 1], longest side ``config.max_size``.
 
-        With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.pyramid``): each level starts from the
+        With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.planning``): each level starts from the
         previous level's result, upsampled with the content's finer detail added back, and ``callback`` gets
         ``Progress`` with ``scale``/``scales`` set and ``evaluation`` counting across the levels.
         Raises InsufficientMemoryError before any work if the run would not fit in memory.
@@ -233,7 +150,7 @@ class Stylizer:
             else:
                 start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
             previous_content = level_content
-            after = sum(later.steps * work(later) / work(level) for later in levels[index:])
+            after = sum(later.steps * evaluation_cost(later) / evaluation_cost(level) for later in levels[index:])
 
             def report(progress, index=index, after=after):
                 callback(replace(progress, scale=index, scales=len(levels), evaluations=total, work_after=after))

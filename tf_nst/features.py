@@ -4,20 +4,26 @@ Input contract (shared with the exported SavedModel): float32 RGB ``[batch, H, W
 H, W >= 32. The model applies Keras' ``vgg19.preprocess_input`` itself (scale to [0, 255], RGB to BGR, subtract
 the ImageNet channel means), so callers never do. Outputs are the ReLU activations of the named conv layers,
 ``{name: [batch, H / 2**k, W / 2**k, C]}`` where k is the number of pools before the layer.
+
+``build_feature_model`` builds one; ``feature_model`` gives the one a config asks for, built once and kept.
+The network's layer table and ``MIN_SIDE`` are ``tf_nst.layers``'.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 
-from tf_nst.errors import ConfigError
-from tf_nst.io.weights import ConvWeights
-from tf_nst.layers import CONV_LAYERS, MIN_SIDE, VGG19_BLOCKS, VGG19_LAYERS, check_layer_names
+from tf_nst.config import POOLINGS, StyleTransferConfig
+from tf_nst.errors import ConfigError, not_one_of
+from tf_nst.io.weights import ConvWeights, load_conv_weights
+from tf_nst.layers import CONV_LAYERS, VGG19_LAYERS, check_layer_names, layer_channels
+from tf_nst.precision import resolve_precision
 
-__all__ = ["CONV_LAYERS", "MIN_SIDE", "VGG19_BLOCKS", "VGG19_LAYERS", "build_feature_model", "check_layer_names"]
 IMAGENET_BGR_MEANS = (103.939, 116.779, 123.68)
 
 
@@ -51,8 +57,8 @@ def build_feature_model(
     if not layer_names:
         raise ConfigError("at least one feature layer is needed")
     check_layer_names(layer_names)
-    if pooling not in ("max", "avg"):
-        raise ConfigError(f"--pooling: '{pooling}' is not one of max, avg")
+    if pooling not in POOLINGS:
+        raise ConfigError(not_one_of("pooling", pooling, POOLINGS))
     deepest = max(CONV_LAYERS.index(name) for name in layer_names)
     pool_layer = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
 
@@ -63,8 +69,9 @@ def build_feature_model(
         if "pool" in name:
             x = pool_layer(2, strides=2, name=name, dtype=dtype_policy)(x)
             continue
-        channels = dict((b, c) for b, _, c in VGG19_BLOCKS)[int(name[5])]
-        x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu", name=name, dtype=dtype_policy)(x)
+        x = keras.layers.Conv2D(
+            layer_channels(name), 3, padding="same", activation="relu", name=name, dtype=dtype_policy
+        )(x)
         if name in layer_names:
             outputs[name] = x
         if CONV_LAYERS.index(name) == deepest:
@@ -79,3 +86,34 @@ def build_feature_model(
                 layer.set_weights([kernel, bias])
     model.trainable = False
     return model
+
+
+def feature_model(config: StyleTransferConfig) -> keras.Model:
+    """The frozen VGG-19 feature model of ``config``: its content and style layers, ``weights``, ``pooling``,
+    computing in ``precision`` (``auto``: see ``tf_nst.precision``).
+
+    The model is frozen and keeps no state between calls, so the last two asked for are kept and given again:
+    repeated ``stylize`` calls in one process build and load VGG-19 once. A weights file is asked for again
+    when it changed (its modification time and size are part of the key)."""
+    layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
+    try:
+        stat = os.stat(config.weights)
+        version = (stat.st_mtime_ns, stat.st_size)
+    except OSError:  # "embedded", "imagenet", or a path whose loading reports the error
+        version = None
+    policy = resolve_precision(config.precision).dtype_policy
+    return _feature_model(layers, config.weights, version, config.pooling, policy)
+
+
+@functools.lru_cache(maxsize=2)
+def _feature_model(
+    layers: tuple[str, ...], weights: str, version: tuple[int, int] | None, pooling: str, policy: str
+) -> keras.Model:
+    return build_feature_model(layers, load_conv_weights(weights), pooling, policy)
+
+
+def check_outputs(model: keras.Model, layers: Sequence[str]) -> None:
+    """ConfigError naming the ``layers`` that ``model`` has no output for."""
+    missing = [name for name in dict.fromkeys(layers) if name not in model.output_names]
+    if missing:
+        raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")

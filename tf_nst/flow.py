@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_nst.color import LUMA_WEIGHTS
+
 
 def sample_points(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each pixel's flow lands: x + dx and y + dy, float ``[H, W]`` each."""
@@ -40,7 +42,8 @@ def reliable(flow: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     Ruder et al. (after Sundaram et al.): ``reverse`` is the flow from b back to a. Followed there and back, a
     pixel should come home: with w = flow(x) and w' = reverse(x + w), it is disoccluded if
     |w + w'|^2 > 0.01 (|w|^2 + |w'|^2) + 0.5. It is on a motion boundary if |grad w_x|^2 + |grad w_y|^2 >
-    0.01 |w|^2 + 0.002, and lost if x + w is outside the frame. Each of the three makes it unreliable.
+    0.01 |w|^2 + 0.002, and lost if x + w is outside the frame (by more than half a pixel). Each of the three
+    makes it unreliable.
     """
     height, width = flow.shape[:2]
     back = warp(reverse, flow)
@@ -51,13 +54,14 @@ def reliable(flow: np.ndarray, reverse: np.ndarray) -> np.ndarray:
     gradient_squared = sum(g**2 for pair in gradients for g in pair)
     boundary = gradient_squared > 0.01 * squared + 0.002
     x, y = sample_points(flow)
-    outside = (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
+    # a pixel covers half a pixel on each side of its centre: an edge pixel's flow may point a little outward
+    outside = (x < -0.5) | (x > width - 0.5) | (y < -0.5) | (y > height - 0.5)
     return (~(occluded | boundary | outside)).astype(np.float32)
 
 
 def gray_uint8(image: np.ndarray) -> np.ndarray:
     """Float RGB ``[H, W, 3]`` in [0, 1] as uint8 luma ``[H, W]`` (Rec. 601 weights)."""
-    luma = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = image[..., :3] @ LUMA_WEIGHTS
     return (np.clip(luma, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 

@@ -1,9 +1,9 @@
 """The style-transfer loss as a ``keras.losses.Loss``, for training an image-to-image network with ``model.fit``.
 
 ``y_true`` is the batch of content images, ``y_pred`` the network's output for them; both float32
-``[B, H, W, 3]`` in [0, 1], H, W >= 32. Each generated image gets the loss ``StyleTransfer`` optimizes (see
-``tf_nst.objective.batch_loss_terms``): content MSE against its own content image's features, the style loss
-against fixed style targets, total variation, each term scale-free and weighted as in the config.
+``[B, H, W, 3]`` in [0, 1], H, W >= ``MIN_SIDE`` (32). Each generated image gets the loss ``StyleTransfer``
+optimizes (see ``tf_nst.objective.batch_loss_terms``): content MSE against its own content image's features,
+the style loss against fixed style targets, total variation, each term scale-free and weighted as in the config.
 """
 
 from __future__ import annotations
@@ -16,21 +16,15 @@ import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ConfigError, ImageError
-from tf_nst.features import MIN_SIDE
+from tf_nst.features import check_outputs
+from tf_nst.features import feature_model as default_feature_model
 from tf_nst.io.images import ImageLike, as_pixels, style_list
-from tf_nst.objective import (
-    StyleTargets,
-    Targets,
-    batch_loss_terms,
-    check_outputs,
-    content_targets,
-    style_targets,
-)
-from tf_nst.objective import feature_model as default_feature_model
+from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE
+from tf_nst.objective import StyleTargets, Targets, batch_loss_terms, content_targets, style_targets
 
 
 def _check_images(images: tf.Tensor, name: str) -> None:
-    """ImageError unless ``images``' static shape can be ``[B, H, W, 3]`` with H, W >= 32."""
+    """ImageError unless ``images``' static shape can be ``[B, H, W, 3]`` with H, W >= ``MIN_SIDE``."""
     shape = images.shape
     if shape.rank is None:
         return
@@ -38,7 +32,7 @@ def _check_images(images: tf.Tensor, name: str) -> None:
         raise ImageError(f"{name}: expected images of shape [B, H, W, 3] in [0, 1], got {shape.as_list()}")
     height, width = shape[1], shape[2]
     if (height is not None and height < MIN_SIDE) or (width is not None and width < MIN_SIDE):
-        raise ImageError(f"{name}: {width}x{height} px is below the {MIN_SIDE}x{MIN_SIDE} minimum")
+        raise ImageError(f"{name}: {width}x{height} px {BELOW_MIN_SIDE}")
 
 
 def _config_from_dict(fields: Mapping) -> StyleTransferConfig:

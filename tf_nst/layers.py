@@ -17,7 +17,14 @@ VGG19_LAYERS = tuple(
     for name in [f"block{block}_conv{i}" for i in range(1, convs + 1)] + [f"block{block}_pool"]
 )
 CONV_LAYERS = tuple(name for name in VGG19_LAYERS if "conv" in name)
+BLOCK_CHANNELS = {block: channels for block, _, channels in VGG19_BLOCKS}  # {block: output channels}
 MIN_SIDE = 32  # smallest image side, in pixels: five 2x2 poolings leave at least one feature row
+BELOW_MIN_SIDE = f"is below the {MIN_SIDE}x{MIN_SIDE} minimum"  # how a too small image is refused: "WxH px ..."
+
+
+def layer_channels(name: str) -> int:
+    """Output channels of VGG-19 layer ``name`` (a conv layer's, or the pooled one's)."""
+    return BLOCK_CHANNELS[int(name[5])]
 
 
 def layer_stride(name: str) -> int:

@@ -18,6 +18,7 @@ Each style layer's term is divided by the size of its target in ``tf_nst.objecti
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import tensorflow as tf
 
@@ -158,14 +159,18 @@ def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
 
 
 def style_loss(
-    features: Mapping[str, tf.Tensor],
-    target_grams: Mapping[str, tf.Tensor],
+    features: Mapping[str, Any],
+    targets: Mapping[str, Any],
     layer_weights: Mapping[str, float],
+    layer_loss: Callable[[Any, Any], tf.Tensor] = style_layer_loss,
 ) -> tf.Tensor:
-    """Weighted sum over layers of ``style_layer_loss``: ``sum_l w_l E_l``, ``[B]``."""
-    return tf.add_n(
-        [layer_weights[name] * style_layer_loss(features[name], target_grams[name]) for name in target_grams]
-    )
+    """The style term, ``sum_l w_l E_l`` over the layers of ``targets``: ``[B]``.
+
+    ``E_l = layer_loss(features[l], targets[l])``; by default ``style_layer_loss`` of feature maps
+    ``[B, H, W, C]`` against Gram matrices. The optimisation loop's term is this sum too, of each layer's
+    moments by its style loss's distance (``tf_nst.objective.style_term``).
+    """
+    return tf.add_n([layer_weights[name] * layer_loss(features[name], targets[name]) for name in targets])
 
 
 def total_variation_loss(images: tf.Tensor) -> tf.Tensor:

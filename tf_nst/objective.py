@@ -14,8 +14,6 @@ Style losses (``config.style_loss``), each a statistic of a layer's features and
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,10 +22,6 @@ import tensorflow as tf
 
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError
-from tf_nst.features import build_feature_model
-from tf_nst.io.weights import load_conv_weights
-from tf_nst.precision import resolve_precision
 
 Statistics = tuple[tf.Tensor, ...]
 
@@ -51,7 +45,7 @@ def _gaussian_target(moments: Statistics) -> Statistics:
     return mean, cov, losses.sqrtm(cov)
 
 
-STYLE_LOSSES = {
+STYLE_LOSS_FUNCTIONS = {  # the functions of each of config.STYLE_LOSSES
     "gram": StyleLoss(
         moments=lambda f: (losses.gram_matrix(f),),
         target=lambda m: m,
@@ -67,40 +61,9 @@ STYLE_LOSSES = {
 }
 
 
-def feature_model(config: StyleTransferConfig) -> keras.Model:
-    """The frozen VGG-19 feature model of ``config``: its content and style layers, ``weights``, ``pooling``,
-    computing in ``precision`` (``auto``: see ``tf_nst.precision``).
-
-    The model is frozen and keeps no state between calls, so the last two asked for are kept and given again:
-    repeated ``stylize`` calls in one process build and load VGG-19 once. A weights file is asked for again
-    when it changed (its modification time and size are part of the key)."""
-    layers = tuple(dict.fromkeys(config.content_layers + config.style_layers))
-    try:
-        stat = os.stat(config.weights)
-        version = (stat.st_mtime_ns, stat.st_size)
-    except OSError:  # "embedded", "imagenet", or a path whose loading reports the error
-        version = None
-    policy = resolve_precision(config.precision).dtype_policy
-    return _feature_model(layers, config.weights, version, config.pooling, policy)
-
-
-@functools.lru_cache(maxsize=2)
-def _feature_model(
-    layers: tuple[str, ...], weights: str, version: tuple[int, int] | None, pooling: str, policy: str
-) -> keras.Model:
-    return build_feature_model(layers, load_conv_weights(weights), pooling, policy)
-
-
-def check_outputs(model: keras.Model, layers: Sequence[str]) -> None:
-    """ConfigError naming the ``layers`` that ``model`` has no output for."""
-    missing = [name for name in dict.fromkeys(layers) if name not in model.output_names]
-    if missing:
-        raise ConfigError(f"the feature model has no output for layer(s) {', '.join(missing)}")
-
-
 @dataclass(frozen=True)
 class StyleTargets:
-    """The style's blended statistics ``{layer: (tensor, ...)}`` (as ``STYLE_LOSSES[style_loss].target``
+    """The style's blended statistics ``{layer: (tensor, ...)}`` (as ``STYLE_LOSS_FUNCTIONS[style_loss].target``
     makes them, each with a leading batch axis of 1) and per-layer weights that make each term scale-free.
 
     Blending: the statistics are moments, so the blend-weighted mean of several style images' moments is the
@@ -124,7 +87,7 @@ def style_targets(
     """Blend of the statistics of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``.
     ``moments_of(style)`` gives a style's moments of every style layer (default: from ``model``'s features;
     ``tf_nst.tiles`` sums them over tiles)."""
-    kind = STYLE_LOSSES[config.style_loss]
+    kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
 
     def whole(style: tf.Tensor) -> dict[str, Statistics]:
         features = model(style, training=False)
@@ -157,7 +120,8 @@ def content_targets(
 class Targets:
     """Everything ``loss_terms`` compares against: content features ``{layer: [1 or B, h, w, C]}`` (float32)
     with their scale-free weights (scalars or ``[B]``), and the style's statistics with theirs
-    (see ``StyleTargets``)."""
+    (see ``StyleTargets``). Tensors, or the variables the optimisation loop reassigns per image
+    (``tf_nst.transfer``)."""
 
     content: dict[str, tf.Tensor]
     content_weights: dict[str, tf.Tensor]
@@ -187,13 +151,12 @@ def batch_loss_terms(
 ) -> dict[str, tf.Tensor]:
     """Weighted loss terms of each image and their sum, ``[B]`` each: ``content``, ``style``, ``tv``, ``total``.
 
-    ``features`` are the model's maps of ``images`` (``[B, H, W, 3]``); ``targets`` as in ``Targets`` (any object
-    with its fields will do, such as the loop's variables).
+    ``features`` are the model's maps of ``images`` (``[B, H, W, 3]``).
     """
     content = tf.add_n(
         [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
     )
-    moments = STYLE_LOSSES[config.style_loss].moments
+    moments = STYLE_LOSS_FUNCTIONS[config.style_loss].moments
     style = style_term({n: moments(features[n]) for n in used_style_layers(config)}, targets, config)
     # the weights are fixed when the step is traced: a zero-weight term costs nothing
     tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
@@ -212,10 +175,12 @@ def used_style_layers(config: StyleTransferConfig) -> list[str]:
 
 
 def style_term(moments: Mapping[str, Statistics], targets: Targets, config: StyleTransferConfig) -> tf.Tensor:
-    """The weighted style distance of an image's ``moments`` ``{layer: STYLE_LOSSES[...].moments(...)}`` (the
-    used layers) from the targets' statistics, before ``style_weight``: ``[B]``."""
-    distance = STYLE_LOSSES[config.style_loss].distance
-    return tf.add_n([targets.style_weights[n] * distance(moments[n], targets.statistics[n]) for n in moments])
+    """The style term before ``style_weight``, ``[B]``: ``losses.style_loss`` of an image's ``moments``
+    ``{layer: STYLE_LOSS_FUNCTIONS[...].moments(...)}`` (the used layers) against the targets' statistics, by
+    the style loss's distance."""
+    distance = STYLE_LOSS_FUNCTIONS[config.style_loss].distance
+    statistics = {name: targets.statistics[name] for name in moments}
+    return losses.style_loss(moments, statistics, targets.style_weights, distance)
 
 
 def loss_terms(

@@ -1,7 +1,7 @@
 """The objective evaluated tile by tile, exactly, for images whose VGG activations do not fit in memory.
 
 Every term of the objective is either a function of per-layer means over positions (the style's moments, see
-``tf_nst.objective.STYLE_LOSSES``), a mean of per-position terms (content) or a function of the pixels alone
+``tf_nst.objective.STYLE_LOSS_FUNCTIONS``), a mean of per-position terms (content) or a function of the pixels alone
 (total variation). A VGG feature at a position depends only on the pixels within the receptive field's radius
 of it, so the features of a crop equal the whole image's wherever the crop extends that far beyond: the image
 is cut into tiles whose interiors partition it, each read with a halo of the radius around it, and each tile
@@ -31,7 +31,7 @@ import tensorflow as tf
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.layers import layer_stride, tile_halo
-from tf_nst.objective import STYLE_LOSSES, Statistics, style_term, used_style_layers
+from tf_nst.objective import STYLE_LOSS_FUNCTIONS, Statistics, Targets, style_term, used_style_layers
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def _region(features: tf.Tensor, offsets: tf.Tensor, shape: tf.Tensor, stride: i
 
 
 class TiledObjective:
-    """The objective of ``[1, H, W, 3]`` images of ``shape`` against ``targets`` (``tf_nst.objective.Targets``
-    or any object with its fields, such as the loop's variables), evaluated in tiles of ``tile`` px.
+    """The objective of ``[1, H, W, 3]`` images of ``shape`` against ``targets`` (``tf_nst.objective.Targets``,
+    such as the loop's variables), evaluated in tiles of ``tile`` px.
 
     ``features(image)`` assembles whole feature maps of the content layers (to make content targets);
     ``moments(image)`` sums the style moments of ``moment_layers`` (default: the used style layers; any image
@@ -98,11 +98,11 @@ class TiledObjective:
         shape: tuple[int, ...],
         config: StyleTransferConfig,
         tile: int,
-        targets=None,
+        targets: Targets | None = None,
         moment_layers: Sequence[str] | None = None,
     ):
         self.model, self.config, self.targets = model, config, targets
-        self.kind = STYLE_LOSSES[config.style_loss]
+        self.kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
         self.style_layers = list(moment_layers or used_style_layers(config))
         self.content_layers = list(config.content_layers)
         halo, align = tile_halo(self.content_layers + self.style_layers)

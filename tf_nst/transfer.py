@@ -22,17 +22,10 @@ import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
+from tf_nst.features import feature_model
 from tf_nst.lbfgs import LBFGS
-from tf_nst.memory import PLAIN, TILE, Mechanism
-from tf_nst.objective import (
-    Statistics,
-    StyleTargets,
-    Targets,
-    compute_targets,
-    feature_model,
-    loss_terms,
-    style_targets,
-)
+from tf_nst.objective import Statistics, StyleTargets, Targets, compute_targets, loss_terms, style_targets
+from tf_nst.planning import PLAIN, Mechanism, style_tile
 from tf_nst.temporal import TemporalTarget, temporal_loss
 from tf_nst.tiles import TiledObjective
 
@@ -68,9 +61,10 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class _Session:
-    """Everything one compiled step needs for images of one shape, as variables it can reassign. With
-    ``temporal``, the step also has the temporal term (``tf_nst.temporal``), its target, mask and weight
-    variables too (weight 0 unless ``reset`` is given a ``TemporalTarget``)."""
+    """Everything one compiled step needs for images of one shape, as variables it can reassign: the image,
+    its ``targets`` (``Targets`` of variables), the optimizer and its ``health``. With ``temporal``, the step
+    also has the temporal term (``tf_nst.temporal``), its target, mask and weight variables too (weight 0
+    unless ``reset`` is given a ``TemporalTarget``)."""
 
     def __init__(
         self,
@@ -81,11 +75,13 @@ class _Session:
         tile: int | None = None,
     ):
         self.image = tf.Variable(tf.zeros(shape), name="image")
-        # the targets' variables are made at the first reset, shaped as the targets are
-        self.content: dict[str, tf.Variable] = {}
-        self.content_weights = {n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers}
-        self.statistics: dict[str, tuple[tf.Variable, ...]] = {}
-        self.style_weights = {n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers}
+        # the features' and statistics' variables are made at the first reset, shaped as the targets are
+        self.targets = Targets(
+            content={},
+            content_weights={n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers},
+            statistics={},
+            style_weights={n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers},
+        )
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
@@ -105,11 +101,11 @@ class _Session:
 
         if tile is None:
             self.features = lambda image: model(image, training=False)
-            self.step = make_step(model, self.image, self.optimizer, self, config, self.health, extra_terms)
+            self.step = make_step(model, self.image, self.optimizer, self.targets, config, self.health, extra_terms)
         else:
             if temporal:
                 raise ValueError("the temporal term is not evaluated in tiles")
-            tiled = TiledObjective(model, shape, config, tile, self)
+            tiled = TiledObjective(model, shape, config, tile, self.targets)
             self.features = tiled.features
             self.step = make_tiled_step(tiled, self.image, self.optimizer, self.health)
 
@@ -122,19 +118,20 @@ class _Session:
             if temporal is not None:
                 self.temporal.image.assign(tf.convert_to_tensor(temporal.image, tf.float32))
                 self.temporal.mask.assign(tf.convert_to_tensor(temporal.mask, tf.float32))
+        held = self.targets
         for name, value in targets.content.items():
-            if name in self.content:
-                self.content[name].assign(value)
+            if name in held.content:
+                held.content[name].assign(value)
             else:
-                self.content[name] = tf.Variable(value, name=name)
-            self.content_weights[name].assign(targets.content_weights[name])
+                held.content[name] = tf.Variable(value, name=name)
+            held.content_weights[name].assign(targets.content_weights[name])
         for name, values in targets.statistics.items():
-            if name in self.statistics:
-                for variable, value in zip(self.statistics[name], values):
+            if name in held.statistics:
+                for variable, value in zip(held.statistics[name], values):
                     variable.assign(value)
             else:
-                self.statistics[name] = tuple(tf.Variable(value, name=f"{name}_style") for value in values)
-            self.style_weights[name].assign(targets.style_weights[name])
+                held.statistics[name] = tuple(tf.Variable(value, name=f"{name}_style") for value in values)
+            held.style_weights[name].assign(targets.style_weights[name])
         for variable in self.optimizer.variables:
             if variable.name == "dynamic_scale":
                 variable.assign(self.optimizer.initial_scale)
@@ -158,7 +155,7 @@ def make_step(
     model: keras.Model,
     image: tf.Variable,
     optimizer: keras.optimizers.Optimizer,
-    targets,
+    targets: Targets,
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
     extra_terms: Callable[[tf.Variable], dict[str, tf.Tensor]] | None = None,
@@ -277,21 +274,22 @@ class StyleTransfer:
         ``blend_weights`` (default: ``config.style_blend_weights``)."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
-        large = any(max(style.shape[1:3]) > TILE for style in styles)  # smaller ones take one pass anyway
+        tile = style_tile([(int(style.shape[2]), int(style.shape[1])) for style in styles])
         weights = self.config.blend_weights(len(styles)) if blend_weights is None else list(blend_weights)
-        return style_targets(self.model, styles, weights, self.config, self._moments if large else None)
+        moments_of = None if tile is None else (lambda style: self._moments(style, tile))
+        return style_targets(self.model, styles, weights, self.config, moments_of)
 
-    def _moments(self, style: tf.Tensor) -> dict[str, Statistics]:
-        """A style image's moments of every style layer, summed over tiles of ``TILE`` px: the same as the whole
-        image's, in a tile's memory (a style image above a tile's size is otherwise the largest forward pass)."""
+    def _moments(self, style: tf.Tensor, tile: int) -> dict[str, Statistics]:
+        """A style image's moments of every style layer, summed over tiles of ``tile`` px: the same as the whole
+        image's, in a tile's memory (see ``tf_nst.planning.style_tile``)."""
         tiled = TiledObjective(
-            self.model, tuple(style.shape), self.config, TILE, moment_layers=self.config.style_layers
+            self.model, tuple(style.shape), self.config, tile, moment_layers=self.config.style_layers
         )
         return tiled.moments(style)
 
     def session(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``, evaluated whole or in tiles, with
-        the optimizer ``mechanism`` says (``tf_nst.memory.Mechanism``)."""
+        the optimizer ``mechanism`` says (``tf_nst.planning.Mechanism``)."""
         key = (tuple(shape), mechanism)
         if key not in self._sessions:
             config = mechanism.configure(self.config)
@@ -324,7 +322,7 @@ class StyleTransfer:
         ``steps`` ``config.steps``. ``evaluations_before``: evaluations already run for this image (earlier
         pyramid levels); ``Progress.evaluation`` counts on from there. ``callback`` gets a ``Progress`` at each
         ``evaluation`` that is a multiple of ``report_every`` and after the last step. ``temporal`` (only with
-        ``StyleTransfer(..., temporal=True)``) adds the temporal term. ``mechanism`` (``tf_nst.memory.Mechanism``)
+        ``StyleTransfer(..., temporal=True)``) adds the temporal term. ``mechanism`` (``tf_nst.planning.Mechanism``)
         evaluates the objective in tiles, exactly and in bounded memory (``tf_nst.tiles``; not with
         ``temporal``), or overrides the optimizer or its history.
 

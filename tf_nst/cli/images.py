@@ -1,4 +1,4 @@
-"""The image command: the photos to stylize (one, a batch, or the demo) and where each goes; and the export.
+"""The image command: the photos to stylize (one, a batch, or the demo) and where each goes.
 
 ``stylize_images`` takes ``RunOptions`` (what to read and write, how to show progress) and the run's
 ``StyleTransferConfig``; it reads no flags (``tf_nst.cli.main`` builds both). It raises ``UsageError`` for outputs
@@ -15,14 +15,16 @@ import time
 import numpy as np
 from absl import logging
 
-from tf_nst.api import Plan, Stylizer
+from tf_nst.api import Stylizer
 from tf_nst.cli import progress
 from tf_nst.cli.command import Recorders, Stopped, TermAsInterrupt, check_writable, stopped
 from tf_nst.cli.options import RunOptions
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import ImageError, RunStopped, TfNstError, UsageError
 from tf_nst.io.demo import demo_content, demo_style
-from tf_nst.io.images import IMAGE_EXTENSIONS, ImageLike, image_format, save_image
+from tf_nst.io.images import FORMATS, IMAGE_EXTENSIONS, ImageLike, image_format, save_image
+from tf_nst.io.video import OUTPUT_EXTENSIONS as VIDEO_OUTPUT_EXTENSIONS
+from tf_nst.planning import Plan
 from tf_nst.seeding import seed_run
 
 
@@ -76,6 +78,12 @@ def jobs(options: RunOptions, init: str) -> tuple[list[tuple[ImageLike, str]], b
         outputs = [options.output] if not batch else [output for _, output in todo]
         check_writable("--trace", options.trace, inputs + outputs, options.overwrite)
     if not batch:
+        if options.content is not None and os.path.splitext(options.output)[1].lower() in VIDEO_OUTPUT_EXTENSIONS:
+            raise UsageError(
+                f"--output={options.output}: a video needs a clip, but {options.content} is read as a still image"
+                f"{' (a GIF of one frame)' if options.content.lower().endswith('.gif') else ''}; write an image "
+                f"({', '.join(FORMATS)}) or give a clip"
+            )
         check_output(options.output, inputs, options)
         return todo, False
     if not todo:

@@ -45,8 +45,12 @@ def options_from_flags() -> RunOptions:
         for name in EXPORT_SETTINGS:
             if FLAGS[name].present:
                 raise UsageError(f"--{name}: only used with --export_dir")
+        for name in ("content", "style"):
+            if FLAGS[name].present and not FLAGS[name].value:
+                raise UsageError(f"--{name}: is empty; give a file's path")
         if (FLAGS.content is None) != (not FLAGS.style):
-            raise UsageError("give both --content and --style (or neither, for the built-in demo images)")
+            missing = "--style" if FLAGS.content is not None else "--content"
+            raise UsageError(f"{missing}: missing; give both --content and --style, or neither for the demo images")
     shown = "none" if FLAGS.quiet else "bar" if sys.stderr.isatty() else "log"
     return from_flags(RunOptions, parsers={"frames": parse_frames}, progress=shown)
 

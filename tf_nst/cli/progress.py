@@ -18,7 +18,7 @@ import sys
 from absl import logging
 from tqdm import tqdm
 
-from tf_nst.api import Plan
+from tf_nst.planning import COARSEST, Plan
 from tf_nst.transfer import Progress
 
 
@@ -44,7 +44,7 @@ def log_plan(plan: Plan, scales: int) -> None:
             f"{w}x{h} ({n} evaluation{'s' * (n != 1)})"
             for (w, h), n in [(level.size, level.steps) for level in plan.levels]
         )
-        dropped = f" ({scales - len(plan.levels)} of {scales} scales left out: below about 256 px)"
+        dropped = f" ({scales - len(plan.levels)} of {scales} scales left out: below about {COARSEST} px)"
         logging.info("coarse to fine: %s%s", levels, dropped if len(plan.levels) < scales else "")
     budget = plan.budget
     limit = f" of {budget.limit / 2**30:.1f} GB {budget.source}" if budget.limit else ""

@@ -31,6 +31,7 @@ from tf_nst.io.video import (
     open_video,
 )
 from tf_nst.seeding import seed_run
+from tf_nst.transfer import Progress
 from tf_nst.video import stylize_video
 
 
@@ -111,20 +112,33 @@ def duration_text(seconds: float) -> str:
 
 
 class ClipClock:
-    """Seconds per frame so far, and the ETA of the clip's remaining frames (later frames take the mean of
-    the later frames done; the first frame, a full stylization, counts only until there are others)."""
+    """Seconds per frame so far, and the ETA of the clip's remaining frames.
 
-    def __init__(self, total: int):
-        self.total, self.times = total, []
+    The first frame is a full stylization (every level); a later one is ``frame_steps`` evaluations at full
+    size, far less. Until a later frame has been timed, one is estimated from the first frame's own seconds per
+    evaluation at full size (its last level), with one more evaluation for the frame's content targets; after
+    that, later frames take the mean of the later frames done.
+    """
 
-    def add(self, seconds: float) -> None:
+    def __init__(self, total: int, frame_steps: int):
+        self.total, self.frame_steps = total, frame_steps
+        self.times: list[float] = []
+        self.later_frame_guess: float | None = None
+
+    def add(self, seconds: float, last: Progress | None = None) -> None:
+        """A frame took ``seconds``; ``last`` is its last progress report (its speed at full size)."""
         self.times.append(seconds)
+        if len(self.times) == 1 and last is not None and last.steps_per_second > 0:
+            self.later_frame_guess = (self.frame_steps + 1) / last.steps_per_second
 
     def eta(self) -> str:
-        if not self.times:
-            return ""
-        later = self.times[1:] or self.times
-        return f"clip ETA {duration_text(sum(later) / len(later) * (self.total - len(self.times)))}  "
+        left = self.total - len(self.times)
+        if len(self.times) > 1:
+            later = self.times[1:]
+            return f"clip ETA {duration_text(sum(later) / len(later) * left)}  "
+        if self.times and self.later_frame_guess is not None:
+            return f"clip ETA ~{duration_text(self.later_frame_guess * left)}  "
+        return "clip ETA after frame 1  " if left > 1 else ""
 
 
 def stylize_clip(options: RunOptions, config: StyleTransferConfig, device: str) -> None:
@@ -180,7 +194,7 @@ def _write_frames(
     """Stylize ``frames`` (those of ``numbers`` after the ``done`` finished ones) and write each to ``writer``;
     interrupted, keep the finished frames; failed, keep none in a video file."""
     styles = list(options.styles)
-    clock = ClipClock(len(numbers) - done)
+    clock = ClipClock(len(numbers) - done, options.video_options.frame_steps)
     position = {"number": numbers[done], "started": time.perf_counter()}
 
     def next_frame(index: int) -> None:
@@ -206,7 +220,7 @@ def _write_frames(
                 recorders.display.close()
                 writer.write(result, position["number"])
                 written += 1
-                clock.add(time.perf_counter() - position["started"])
+                clock.add(time.perf_counter() - position["started"], recorders.last)
                 logging.info(
                     "wrote frame %d/%d in %.1fs; %s",
                     position["number"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import warnings
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tf_nst.errors import ImageError, first_line
 from tf_nst.io.atomic import cannot_write, write_file
-from tf_nst.layers import MIN_SIDE
+from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE
 from tf_nst.limits import MAX_INPUT_PIXELS
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}  # what an output is written as
@@ -78,6 +79,7 @@ def read_image(path: str, max_pixels: int = MAX_INPUT_PIXELS, data: bytes | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies instead
+            warnings.simplefilter("ignore", UserWarning)  # PIL on damaged metadata: a bad file is one ImageError
             with Image.open(path if data is None else io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > max_pixels:
@@ -97,7 +99,11 @@ def read_image(path: str, max_pixels: int = MAX_INPUT_PIXELS, data: bytes | None
         raise ImageError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format PIL cannot read)") from None
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError as err:  # PIL refuses before we read the size: say whose limit it is
+        size = re.search(r"\((\d+) pixels\)", str(err))
+        if size and int(size[1]) > max_pixels:
+            message = f"{path}: {size[1]} pixels is over the limit of {max_pixels} pixels (--max_input_pixels)"
+            raise ImageError(message) from None
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
         raise ImageError(f"{path}: image is over the limit of {limit} pixels that PIL decodes safely") from None
     except ImageError:
@@ -116,13 +122,11 @@ def load_image(
     """Read ``path`` (or its bytes ``data``, see ``read_image``) as float32 ``[1, H, W, 3]`` in [0, 1], resized
     so its longest side is ``max_size``.
 
-    Raises ImageError if the file, or the resized result, is smaller than the network's 32x32 minimum.
+    Raises ImageError if the file, or the resized result, is smaller than the network's minimum (``MIN_SIDE``).
     """
     pixels = read_image(path, max_pixels, data)
     if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(
-            f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the {MIN_SIDE}x{MIN_SIDE} minimum"
-        )
+        raise ImageError(f"{path}: {pixels.shape[1]}x{pixels.shape[0]} px {BELOW_MIN_SIDE}")
     return fit(pixels, max_size, path) if max_size is not None else pixels[None]
 
 
@@ -138,17 +142,17 @@ def as_pixels(image: ImageLike, name: str = "image", max_pixels: int = MAX_INPUT
     if pixels.ndim != 3 or pixels.shape[-1] != 3:
         raise ImageError(f"{name}: expected pixels of shape [H, W, 3] or [1, H, W, 3], got {list(np.shape(image))}")
     if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is smaller than the 32x32 minimum")
+        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px {BELOW_MIN_SIDE}")
     pixels = pixels.astype(np.float32) / 255.0 if pixels.dtype == np.uint8 else pixels.astype(np.float32)
     return np.clip(pixels, 0.0, 1.0)
 
 
 def fit(pixels: np.ndarray, max_size: int, name: str = "image") -> np.ndarray:
     """``pixels`` (float ``[H, W, 3]`` in [0, 1]) resized so the longest side is ``max_size``: float32
-    ``[1, h, w, 3]``. Raises ImageError if a side ends up below the network's 32 px minimum."""
+    ``[1, h, w, 3]``. Raises ImageError if a side ends up below the network's minimum (``MIN_SIDE``)."""
     pixels = resize(pixels, resized_size(pixels.shape[1], pixels.shape[0], max_size))
     if min(pixels.shape[:2]) < MIN_SIDE:
-        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px is below the {MIN_SIDE}x{MIN_SIDE} minimum")
+        raise ImageError(f"{name}: {pixels.shape[1]}x{pixels.shape[0]} px {BELOW_MIN_SIDE}")
     return pixels[None]
 
 

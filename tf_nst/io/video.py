@@ -99,6 +99,8 @@ def open_video(path: str, max_pixels: int = MAX_INPUT_PIXELS) -> Clip:
     av = _av()
     if not os.path.exists(path):
         raise ImageError(f"{path}: no such file")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes)")
     try:
         with av.open(path) as container:
             if not container.streams.video:

@@ -32,12 +32,12 @@ import keras
 import tensorflow as tf
 
 from tf_nst.config import StyleTransferConfig
-from tf_nst.errors import ConfigError, ExportError
-from tf_nst.features import MIN_SIDE
+from tf_nst.errors import ConfigError, ExportError, first_line
+from tf_nst.features import check_outputs, feature_model
 from tf_nst.io.atomic import staged_directory
+from tf_nst.layers import MIN_SIDE
 from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE, EXPORT_MAX_SIZE_CEILING
 from tf_nst.losses import feature_mean, gram_matrix
-from tf_nst.objective import check_outputs, feature_model
 from tf_nst.quiet import absl_level_kept
 from tf_nst.serving.images import decode_and_resize
 
@@ -52,7 +52,7 @@ def exported_layers(config: StyleTransferConfig) -> tuple[str, ...]:
 
 
 def _check_images(images: tf.Tensor, max_size: int) -> tf.Tensor:
-    """``images``, once its height and width are known to be from 32 to ``max_size``."""
+    """``images``, once its height and width are known to be from ``MIN_SIDE`` to ``max_size``."""
     sides = tf.shape(images)[1:3]
     message = tf.strings.format(
         "images of height and width {} are outside {} to {} pixels a side (the max_size limit of this export)",
@@ -231,6 +231,6 @@ def export_feature_extractor(
         with absl_level_kept(), staged_directory(target, replace=overwrite) as staged:
             tf.saved_model.save(module, staged, signatures=signatures)
     except Exception as err:  # OSError, or TensorFlow's own error types
-        message = str(err).splitlines()[0] if str(err) else ""
+        message = first_line(err)
         raise ExportError(f"{target}: cannot write SavedModel ({type(err).__name__}: {message})") from err
     return target

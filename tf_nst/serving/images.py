@@ -10,7 +10,8 @@ never a crash or a huge allocation. Whatever a file's header tells is checked be
   height at bytes 18..26, height negative for top-down rows: what TensorFlow's decoder reads), a GIF's from its
   first image descriptor. TensorFlow gives a GIF the first frame's size, whatever its logical screen says, so
   the frame, not the screen, is what is counted (a frame larger than the screen counts in full).
-- the size after resizing, against the network's 32 px minimum, and ``max_size`` against ``max_size_limit``.
+- the size after resizing, against the network's minimum side (``MIN_SIDE``), and ``max_size`` against
+  ``max_size_limit``.
 
 A GIF is cut after its first frame before it is decoded: TensorFlow's decoder reads every frame into memory
 even when it keeps only the first, so a few MB of animation could claim gigabytes. Finding the end of the frame
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tf_nst.layers import MIN_SIDE
+from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE
 from tf_nst.limits import EXPORT_MAX_PIXELS, EXPORT_MAX_SIZE
 
 GIF_STEP_LIMIT = 65_536
@@ -257,9 +258,9 @@ def decode_and_resize(
     orientation is applied. The aspect ratio is kept, sides rounded half to even as
     ``tf_nst.io.images.resized_size`` does, and the resize antialiases (Lanczos-3, like the library's PIL
     LANCZOS). Raises ``InvalidArgumentError``, before decoding, with a message starting ``name:`` when
-    ``max_size`` is outside [32, ``max_size_limit``], the bytes are empty, truncated in the header or of
+    ``max_size`` is outside [``MIN_SIDE``, ``max_size_limit``], the bytes are empty, truncated in the header or of
     another format, the header gives more than ``max_pixels`` pixels, or the resized image would be smaller
-    than 32x32; a truncated or corrupt body fails in TensorFlow's decoder.
+    than ``MIN_SIDE`` a side; a truncated or corrupt body fails in TensorFlow's decoder.
     """
     max_size = tf.convert_to_tensor(max_size, tf.int32)
     kind, contents, height, width, orientation, problem = read_header(image_bytes)
@@ -295,7 +296,7 @@ def decode_and_resize(
                 height,
                 " px resized to a longest side of ",
                 max_size,
-                f" is below the {MIN_SIDE}x{MIN_SIDE} minimum; raise max_size",
+                f" {BELOW_MIN_SIDE}; raise max_size",
             ),
         ),
     )

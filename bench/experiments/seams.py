@@ -4,8 +4,8 @@ For an output image and the tile size it was evaluated with, it compares the gra
 neighbour differences, all channels) across the tile borders with that across every other row and column,
 and writes a crop at 100% around the first interior corner of the grid, for looking at.
 
-    python bench/seams.py print.png                    # tiles of tf_nst.memory.TILE px
-    python bench/seams.py print.png --tile=512 --crop=bench/results/seam.png
+    python -m bench.experiments.seams print.png --tile=1024        # the tile size the image was made with
+    python -m bench.experiments.seams print.png --tile=512 --crop=bench/results/seam.png
 
 A ratio near 1 means the borders are like any other row or column; a seam would show as a ratio well above 1.
 tf_nst's tiles are exact (the image is one variable, only its loss is evaluated in tiles), so no seam is
@@ -22,7 +22,6 @@ from PIL import Image
 
 from tf_nst.config import StyleTransferConfig
 from tf_nst.layers import tile_halo
-from tf_nst.memory import TILE
 from tf_nst.tiles import tile_grid
 
 
@@ -40,7 +39,7 @@ def border_energy(pixels: np.ndarray, rows: list[int], columns: list[int]) -> tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image")
-    parser.add_argument("--tile", type=int, default=TILE)
+    parser.add_argument("--tile", type=int, required=True, help="tile interior the image was made with, px")
     parser.add_argument("--crop", default="bench/results/seam_crop.png")
     args = parser.parse_args()
     pixels = np.asarray(Image.open(args.image).convert("RGB"), np.float32) / 255.0

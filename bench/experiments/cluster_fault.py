@@ -1,7 +1,7 @@
 """Fault tolerance of ``python -m tf_nst.beam`` on a Dask cluster: kill a worker in the middle of a run.
 
-    python bench/cluster_fault.py                        # 6 photos and a broken file, 256 px, 20 steps
-    python bench/cluster_fault.py --kill=nanny           # kill the worker and its nanny: the worker is gone
+    python -m bench.experiments.cluster_fault               # 6 photos and a broken file, 256 px, 20 steps
+    python -m bench.experiments.cluster_fault --kill=nanny  # kill the worker and its nanny: the worker is gone
 
 Starts a scheduler and two workers on 127.0.0.1, runs the pipeline over the photos and one broken file, and
 SIGKILLs one worker process as soon as the first image is written (``--kill=worker``: the process that runs
@@ -9,7 +9,7 @@ tasks, which its nanny then restarts; ``--kill=nanny``: its whole process group)
 status and last line, which images arrived, whether anything half-written is left, how many times each image
 was written (work redone after the kill), the largest pixel difference between each image written twice and
 the CLI's for the same photo (run with the workers' one TensorFlow thread), and whether a rerun with
-``--skip_existing`` redoes nothing. Photos as in ``bench/cluster.py``.
+``--skip_existing`` redoes nothing. Photos as in ``bench.cluster``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,8 @@ import sys
 import tempfile
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from cluster import make_inputs  # noqa: E402
+from bench.cluster import make_inputs
+from bench.common import REPO
 
 WROTE = re.compile(r"wrote (\S+) from \S+ in ([0-9.]+)s in process (\d+)")
 

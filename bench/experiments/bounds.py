@@ -1,7 +1,7 @@
 """What L-BFGS's bounds change on a photo with many saturated pixels, side by side in one run.
 
-    python bench/bounds.py                      # 128 px, 60 evaluations, embedded weights (~2 min, 2 cores)
-    python bench/bounds.py --size=256 --steps=100 --contrast=3
+    python -m bench.experiments.bounds                      # 128 px, 60 evaluations, embedded weights (~2 min)
+    python -m bench.experiments.bounds --size=256 --steps=100 --contrast=3
 
 The content is the built-in demo photo with its contrast raised (``--contrast``, default 1.8), so many of its
 pixel values sit at 0 or 1 (blown highlights, crushed shadows). The same run, one level from the content
@@ -13,12 +13,6 @@ afterwards (tf_nst before the bounds). Prints the total loss after a few evaluat
 from __future__ import annotations
 
 import argparse
-import os
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main() -> None:
@@ -31,12 +25,12 @@ def main() -> None:
     import numpy as np
 
     import tf_nst
+    from bench.common import demo_images
     from tf_nst import transfer
-    from tf_nst.io.demo import demo_content, demo_style
     from tf_nst.lbfgs import LBFGS
 
-    content = np.clip(0.5 + args.contrast * (np.asarray(demo_content(), np.float32) / 255 - 0.5), 0, 1)
-    style = np.asarray(demo_style(), np.float32) / 255
+    photo, painting = (image.astype(np.float32) / 255 for image in demo_images())
+    content, style = np.clip(0.5 + args.contrast * (photo - 0.5), 0, 1), painting
     config = tf_nst.StyleTransferConfig(max_size=args.size, steps=args.steps, scales=1, precision="float32")
     saturated = np.mean((content <= 0) | (content >= 1))
     print(

@@ -52,6 +52,19 @@ def test_log_lines_every_n_evaluations_and_at_the_end(caplog):
     assert "content=0.25" in messages[0] and "0.250 s/eval" in messages[0] and "ETA 1s" in messages[0]
 
 
+def test_an_eta_that_counts_levels_not_yet_measured_says_it_is_an_estimate(caplog):
+    import dataclasses
+
+    from absl import logging
+
+    logging.set_verbosity(logging.INFO)
+    with caplog.at_level("INFO"):
+        LogLines(every=1)(dataclasses.replace(report(4, 4), work_after=8.0))  # 8 evaluations' work to come
+        LogLines(every=1)(report(4, 4))
+    first, last = (r.getMessage() for r in caplog.records)
+    assert first.endswith("ETA ~2s") and last.endswith("ETA 0s")  # 8 x 0.25 s, then nothing is left to guess
+
+
 def test_modes_and_options_are_checked():
     assert isinstance(display("bar"), LiveLine) and isinstance(display("log", 5), LogLines)
     display("none")(report(1, 1))  # shows nothing, accepts reports

@@ -95,6 +95,18 @@ def test_histogram_mode_recolours_the_style_to_the_content(stylizer_for):
     assert np.linalg.norm(chroma(result) - target) < np.linalg.norm(chroma(free) - target)
 
 
+def test_palette_mode_gives_the_photo_the_paintings_palette(stylizer_for):
+    from tf_nst.color import rgb_to_oklab
+
+    painted = stylizer_for(BLUE, preserve_colors="palette")(CONTENT).numpy()[0]
+    free = stylizer_for(BLUE)(CONTENT).numpy()[0]
+    chroma = lambda image: rgb_to_oklab(image)[..., 1:].mean((0, 1))  # noqa: E731
+    # the painting's mean chroma, as near as sRGB's gamut allows at the result's lightness
+    assert np.linalg.norm(chroma(painted) - chroma(BLUE)) < 0.25 * np.linalg.norm(chroma(CONTENT / 255) - chroma(BLUE))
+    lightness = lambda image: rgb_to_oklab(image)[..., 0]  # noqa: E731
+    assert np.abs(lightness(painted) - lightness(free)).mean() < 0.03  # the result's lightness, kept
+
+
 def test_colour_statistics_matching_is_exact_without_clipping():
     rng = np.random.default_rng(4)
     source = rng.normal(0.5, 0.05, [32, 32, 3]) @ np.array([[1, 0.3, 0], [0, 1, 0.2], [0.1, 0, 1]]) * 0.8

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import tensorflow as tf
 
-from tf_nst.color import match_color_statistics, transfer_luminance
+from tf_nst.color import match_color_statistics, transfer_luminance, transfer_palette
 from tf_nst.config import INITS, StyleTransferConfig
 from tf_nst.errors import ImageError, RunStopped
 from tf_nst.io.images import ImageLike, as_pixels, fit, read_image, resize, resized_size, style_list
@@ -179,6 +179,9 @@ class Stylizer:
             done += level.steps
         if config.preserve_colors == "luminance":
             image = tf.constant(transfer_luminance(image.numpy(), level_content))
+        elif config.preserve_colors == "palette":
+            weights = config.blend_weights(len(styles))
+            image = tf.constant(transfer_palette(image.numpy(), level_content, styles, weights))
         return image
 
 

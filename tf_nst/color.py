@@ -5,6 +5,9 @@ Pure functions of float32 images ``[..., H, W, 3]`` with RGB in [0, 1].
   content's chroma (I, Q).
 - ``match_color_statistics``: before optimizing, give the style image the content's colour mean and
   covariance (a linear map of RGB), so the style's textures come with the content's palette.
+- ``transfer_palette``: the other way round, after optimizing: keep the result's lightness (L of OkLab) and
+  give it the content's chroma (a, b) mapped onto the painting's chroma mean and covariance, so the photo's
+  layout of hues comes in the painting's palette (after Kolkin et al., "Neural Neighbor Style Transfer", 2022).
 """
 
 from __future__ import annotations
@@ -33,22 +36,78 @@ def transfer_luminance(result: np.ndarray, content: np.ndarray) -> np.ndarray:
     return np.clip(yiq_to_rgb(yiq), 0.0, 1.0)
 
 
+# OkLab (Ottosson, "A perceptual color space for image processing", 2020): linear sRGB -> LMS -> cube root -> Lab
+LINEAR_RGB_TO_LMS = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ]
+)
+LMS_TO_OKLAB = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+
+
+def rgb_to_oklab(image: np.ndarray) -> np.ndarray:
+    """sRGB ``[..., 3]`` in [0, 1] to OkLab (L in [0, 1], a and b in about [-0.4, 0.4]); float64."""
+    rgb = np.clip(np.asarray(image, np.float64), 0.0, 1.0)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return np.cbrt(linear @ LINEAR_RGB_TO_LMS.T) @ LMS_TO_OKLAB.T
+
+
+def oklab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """OkLab ``[..., 3]`` to sRGB, clipped to [0, 1]; float32."""
+    lms = (np.asarray(lab, np.float64) @ np.linalg.inv(LMS_TO_OKLAB).T) ** 3
+    linear = np.clip(lms @ np.linalg.inv(LINEAR_RGB_TO_LMS).T, 0.0, 1.0)
+    rgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
 def _matrix_sqrt(covariance: np.ndarray, inverse: bool = False) -> np.ndarray:
     values, vectors = np.linalg.eigh(covariance)
     values = np.maximum(values, 1e-8)
     return (vectors * (values ** (-0.5 if inverse else 0.5))) @ vectors.T
 
 
-def match_color_statistics(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``source`` ``[..., H, W, 3]`` with its RGB mean and covariance mapped onto ``reference``'s, clipped.
+def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``[D]`` and covariance ``[D, D]`` (with a small ridge) of ``values`` ``[..., D]``."""
+    flat = np.asarray(values, np.float64).reshape(-1, np.shape(values)[-1])
+    return flat.mean(0), np.cov(flat, rowvar=False) + 1e-6 * np.eye(flat.shape[1])
 
-    Uses the symmetric (eigenvalue) square roots: x' = C_r^{1/2} C_s^{-1/2} (x - mu_s) + mu_r.
-    """
-    src = np.asarray(source, np.float64).reshape(-1, 3)
-    ref = np.asarray(reference, np.float64).reshape(-1, 3)
-    mu_s, mu_r = src.mean(0), ref.mean(0)
-    cov_s = np.cov(src, rowvar=False) + 1e-6 * np.eye(3)
-    cov_r = np.cov(ref, rowvar=False) + 1e-6 * np.eye(3)
-    transform = _matrix_sqrt(cov_r) @ _matrix_sqrt(cov_s, inverse=True)
-    matched = (src - mu_s) @ transform.T + mu_r
-    return np.clip(matched, 0.0, 1.0).reshape(np.shape(source)).astype(np.float32)
+
+def _map_moments(values: np.ndarray, source: tuple, target: tuple) -> np.ndarray:
+    """``values`` ``[..., D]`` moved from the ``source`` (mean, covariance) onto the ``target`` one, by the
+    symmetric (eigenvalue) square roots: x' = C_t^{1/2} C_s^{-1/2} (x - mu_s) + mu_t."""
+    transform = _matrix_sqrt(target[1]) @ _matrix_sqrt(source[1], inverse=True)
+    return (np.asarray(values, np.float64) - source[0]) @ transform.T + target[0]
+
+
+def match_color_statistics(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``source`` ``[..., H, W, 3]`` with its RGB mean and covariance mapped onto ``reference``'s, clipped."""
+    matched = _map_moments(source, _moments(source), _moments(reference))
+    return np.clip(matched, 0.0, 1.0).astype(np.float32)
+
+
+def transfer_palette(
+    result: np.ndarray, content: np.ndarray, styles: list[np.ndarray], weights: tuple[float, ...] | None = None
+) -> np.ndarray:
+    """``result``'s OkLab lightness with ``content``'s chroma (a, b; same shape ``[..., H, W, 3]``) mapped onto
+    the chroma mean and covariance of ``styles`` (images of any size, blended by ``weights``, which sum to 1;
+    default equal): float32 in [0, 1]. The chroma stays within the styles' range."""
+    weights = weights or (1.0 / len(styles),) * len(styles)
+    chroma = [rgb_to_oklab(style)[..., 1:] for style in styles]
+    moments = [_moments(c) for c in chroma]
+    mean = sum(w * m for w, (m, _) in zip(weights, moments))
+    second = sum(w * (cov + np.outer(m, m)) for w, (m, cov) in zip(weights, moments))
+    content_lab = rgb_to_oklab(content)
+    lab = rgb_to_oklab(result)
+    used = [c.reshape(-1, 2) for c, w in zip(chroma, weights) if w > 0]
+    low, high = np.min([c.min(0) for c in used], axis=0), np.max([c.max(0) for c in used], axis=0)
+    mapped = _map_moments(content_lab[..., 1:], _moments(content_lab[..., 1:]), (mean, second - np.outer(mean, mean)))
+    lab[..., 1:] = np.clip(mapped, low, high)
+    return oklab_to_rgb(lab)

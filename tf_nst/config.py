@@ -25,7 +25,7 @@ PAPER_CONTENT_LAYERS = ("block4_conv2",)
 DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.0)
 EQUAL = "equal"  # style_layer_weights: the paper's equal weights
 INITS = ("content", "noise", "style")  # or a path to an image file
-COLOR_MODES = ("none", "luminance", "histogram")
+COLOR_MODES = ("none", "luminance", "histogram", "palette")
 POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
@@ -110,7 +110,8 @@ class StyleTransferConfig:
     preserve_colors: str = option(
         "none",
         "Keep the content's colours: luminance (after: result's luminance, content's chroma) or histogram "
-        "(before: style recoloured to the content's colour mean and covariance).",
+        "(before: style recoloured to the content's colour mean and covariance); or palette (after: result's "
+        "lightness, the content's chroma mapped to the painting's chroma mean and covariance in OkLab).",
         choices=COLOR_MODES,
     )
     max_input_pixels: int = option(

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_nst.api import Stylizer
-from tf_nst.color import transfer_luminance
+from tf_nst.color import transfer_luminance, transfer_palette
 from tf_nst.config import StyleTransferConfig, VideoOptions
 from tf_nst.flow import dis_flow, reliable, warp
 from tf_nst.io.images import ImageLike, as_pixels, fit, resize
@@ -98,7 +98,7 @@ def stylize_video(
         else:
             content = resize(pixels, size)
             start = frame_start(previous_content, previous_result, content, options.fill, config.seed + index)
-            _, targets = stylizer.styles_and_targets(content[None])
+            styles, targets = stylizer.styles_and_targets(content[None])
             temporal = TemporalTarget(start.target[None], start.mask[None, ..., None], options.temporal_weight)
 
             def report(progress):
@@ -116,5 +116,8 @@ def stylize_video(
             result = raw
             if config.preserve_colors == "luminance":
                 result = tf.constant(transfer_luminance(raw.numpy(), content[None]))
+            elif config.preserve_colors == "palette":
+                weights = config.blend_weights(len(styles))
+                result = tf.constant(transfer_palette(raw.numpy(), content[None], styles, weights))
         previous_content, previous_result = content, np.asarray(raw)[0]
         yield result

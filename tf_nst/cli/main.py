@@ -6,6 +6,7 @@
   tf-nst --video --content='frames/*.png' --style=painting.jpg --output=painted.gif
   tf-nst --overwrite                              # the built-in demo images, written to stylized.png
   tf-nst --export_dir=savedmodels/vgg19_features  # the feature extractor as a SavedModel
+  tf-nst --serve                                  # the local web app (pip install 'tf_nst[web]')
 
 Also `python -m tf_nst` and, in a checkout, `python cli.py`. On a terminal, progress is one live line; elsewhere,
 a log line every --log_every evaluations. Usage errors exit with status 2, failures with 1, interrupts with
@@ -37,6 +38,14 @@ EXPORT_SETTINGS = tuple(
 
 def options_from_flags() -> RunOptions:
     """The run's options from the parsed flags; UsageError for flags that do not go together."""
+    if FLAGS.port != 0 and not FLAGS.serve:
+        raise UsageError("--port: only used with --serve")
+    if FLAGS.serve:
+        given = [f"--{name}" for name in ("content", "style", "output", "export_dir", "video") if FLAGS[name].present]
+        if given:
+            raise UsageError(
+                f"--serve starts the web app, where photos and paintings are chosen; it takes no {', '.join(given)}"
+            )
     if FLAGS.export_dir is not None:
         given = [f"--{name}" for name in ("content", "style", "output") if FLAGS[name].present]
         if given:
@@ -56,9 +65,15 @@ def options_from_flags() -> RunOptions:
 
 
 def run(options: RunOptions, config: StyleTransferConfig, device: str = "CPU") -> None:
-    """Export (``options.export_dir``), stylize a clip or stylize images, as the options say; ``device`` is only
-    reported."""
+    """Serve the web app (``options.serve``), export (``options.export_dir``), stylize a clip or stylize images,
+    as the options say; ``device`` is only reported."""
     from tf_nst.quiet import tensorflow_start_silenced
+
+    if options.serve:  # its server's modules only now: they are an optional extra
+        from tf_nst.web import serve
+
+        serve(config, options.port)
+        return
 
     with tensorflow_start_silenced():  # keep TensorFlow's start-up chatter off the terminal
         from tf_nst.cli.export import export

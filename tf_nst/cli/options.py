@@ -69,6 +69,12 @@ class RunOptions:
     )
     resume: bool = option(False, "Video into a frame directory: keep the frames already there, do the rest.")
     frame_rate: float | None = option(None, "Video from frame files: frames per second of the output (default 25).")
+    serve: bool = option(
+        False,
+        "Instead of stylizing, start the local web app on 127.0.0.1 (needs pip install 'tf_nst[web]'); the other "
+        "stylization flags set its defaults. Ctrl-C stops it.",
+    )
+    port: int = option(0, "--serve: the web app's port; 0 = a free port (the address is printed).")
     video_options: VideoOptions = VideoOptions()
     progress: str = "log"  # not a flag: the command chooses bar on a terminal, log elsewhere, none when --quiet
 
@@ -77,5 +83,7 @@ class RunOptions:
             raise UsageError("--save_every must be >= 0 and --log_every > 0")
         if self.progress not in PROGRESS_MODES:
             raise UsageError(not_one_of("progress", self.progress, PROGRESS_MODES))
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port: must be 0 (a free port) to 65535, got {self.port}")
         if self.frame_rate is not None and not self.frame_rate > 0:
             raise UsageError(f"--frame_rate: must be positive, got {self.frame_rate}")

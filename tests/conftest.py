@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.common import SHARED_IMAGES  # noqa: F401  ($TF_NST_SHARED_IMAGES, or shared/images beside the checkout)
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED_IMAGES = REPO.parent / "shared" / "images"
-SLOWEST_FIRST = ("test_beam_dask.py", "test_beam.py", "test_errors.py", "test_export.py")  # each over 30 s
+SLOWEST_FIRST = ("test_beam_dask.py", "test_beam.py", "test_cli_errors.py", "test_export.py")  # each over 30 s
 
 
 def pytest_collection_modifyitems(items):

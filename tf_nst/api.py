@@ -36,6 +36,13 @@ def _size(pixels: np.ndarray) -> tuple[int, int]:
     return int(pixels.shape[1]), int(pixels.shape[0])
 
 
+def fit_level(pixels: np.ndarray, size: tuple[int, int], name: str) -> np.ndarray:
+    """``pixels`` ``[H, W, 3]`` resized to a level's ``size`` (width, height): float32 ``[1, h, w, 3]``. That is
+    ``fit`` to the longest side (which checks the minimum), unless a tileable run rounded the sides."""
+    fitted = fit(pixels, max(size), name)
+    return fitted if _size(fitted[0]) == tuple(size) else resize(pixels, size)[None].astype(np.float32)
+
+
 def start_image(
     content: np.ndarray, styles: Sequence[np.ndarray], config: StyleTransferConfig
 ) -> np.ndarray | tf.Tensor:
@@ -128,7 +135,9 @@ class Stylizer:
         With ``config.scales`` > 1 it runs coarse to fine (see ``tf_nst.planning``): each level starts from the
         previous level's result, upsampled with the content's finer detail added back, and ``callback`` gets
         ``Progress`` with ``scale``/``scales`` set and ``evaluation`` counting across the levels.
-        Raises InsufficientMemoryError before any work if the run would not fit in memory.
+        With ``config.tileable`` the result wraps around (its sides rounded down to multiples of
+        ``tf_nst.layers.wrap_step``). Raises InsufficientMemoryError before any work if the run would not fit in
+        memory.
         """
         config = self.config
         name = os.fspath(content) if isinstance(content, (str, os.PathLike)) else "content"
@@ -139,16 +148,17 @@ class Stylizer:
         levels = run_plan.levels
         total = sum(level.steps for level in levels)
         lean = any(level.mechanism != PLAIN for level in levels)
-        full = fit(pixels, max(levels[-1].size), name)
+        full = fit_level(pixels, levels[-1].size, name)
         image = previous_content = None
         done = 0
         for index, level in enumerate(levels, 1):
-            level_content = full if index == len(levels) else fit(pixels, max(level.size), name)
+            level_content = full if index == len(levels) else fit_level(pixels, level.size, name)
             styles, targets = self.styles_and_targets(level_content, max(levels[0].size) if index > 1 else None)
             if image is None:
                 start = start_image(level_content, styles, config)
             else:
-                start = upsample_with_detail(image.numpy()[0], previous_content[0], level_content[0])[None]
+                coarse = image.numpy()[0]
+                start = upsample_with_detail(coarse, previous_content[0], level_content[0], config.tileable)[None]
             previous_content = level_content
             after = sum(later.steps * evaluation_cost(later) / evaluation_cost(level) for later in levels[index:])
 
@@ -170,7 +180,7 @@ class Stylizer:
             except RunStopped as stop:
                 if index < len(levels):  # the latest image, at the size asked for
                     stop.image = tf.constant(
-                        upsample_with_detail(stop.image.numpy()[0], level_content[0], full[0])[None]
+                        upsample_with_detail(stop.image.numpy()[0], level_content[0], full[0], config.tileable)[None]
                     )
                 raise
             finally:
@@ -198,7 +208,8 @@ def stylize(
     ``content`` is a file path or pixels (``[H, W, 3]`` or ``[1, H, W, 3]``, uint8 or float in [0, 1]);
     ``style`` one or a list of them (blended by ``config.style_blend_weights``). The output's longest side is
     ``config.max_size`` and keeps the content's aspect ratio; each style image is resized to
-    ``config.style_scale`` times that longest side. With ``config.scales`` > 1 it runs coarse to fine.
+    ``config.style_scale`` times that longest side. With ``config.scales`` > 1 it runs coarse to fine; with
+    ``config.tileable`` (e.g. ``tileable=True``) the result repeats without a seam.
     ``overrides`` replace fields of ``config`` (e.g. ``steps=100``). Raises InsufficientMemoryError before any
     work if the run would not fit in memory (see ``plan``).
     """

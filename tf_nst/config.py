@@ -129,6 +129,12 @@ class StyleTransferConfig:
     # evaluations than one level
     scales: int = option(2, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px.")
     memory_limit_mb: int | None = option(None, "Refuse runs estimated to need more memory (default: what is free).")
+    tileable: bool = option(
+        False,
+        "A texture that repeats without a seam: the network and the smoothness term see the image wrapping around "
+        "(its sides are rounded down to multiples of 2**(poolings before the deepest layer): 16 px with the default "
+        "layers). For a texture from a painting alone: --init=noise --content_weight=0.",
+    )
 
     def __post_init__(self) -> None:
         if self.style_layer_weights == EQUAL:
@@ -170,6 +176,12 @@ class StyleTransferConfig:
         _require_choice(self.pooling, "pooling", POOLINGS)
         _require_choice(self.precision, "precision", PRECISIONS)
         _require(self.scales >= 1, "scales", f"must be at least 1, got {self.scales}")
+        _require(
+            not (self.tileable and self.preserve_colors in ("luminance", "palette")),
+            "tileable",
+            f"not with --preserve_colors={self.preserve_colors}, which takes the photo's chroma, whose edges do not "
+            "wrap around (histogram does)",
+        )
         _require(
             self.memory_limit_mb is None or self.memory_limit_mb > 0,
             "memory_limit_mb",

@@ -5,6 +5,10 @@ H, W >= 32. The model applies Keras' ``vgg19.preprocess_input`` itself (scale to
 the ImageNet channel means), so callers never do. Outputs are the ReLU activations of the named conv layers,
 ``{name: [batch, H / 2**k, W / 2**k, C]}`` where k is the number of pools before the layer.
 
+With ``wrap`` (``config.tileable``) every convolution pads circularly (``WrapPad``: the opposite edge's pixels)
+instead of with zeros, so the network sees the image as one tile of an endless plane: with sides that are
+multiples of ``tf_nst.layers.wrap_step``, a 2x2 repeat of the image has the 2x2 repeat of its features.
+
 ``build_feature_model`` builds one; ``feature_model`` gives the one a config asks for, built once and kept.
 The network's layer table and ``MIN_SIDE`` are ``tf_nst.layers``'.
 """
@@ -39,11 +43,21 @@ class VGGPreprocess(keras.layers.Layer):
         return bgr - keras.ops.convert_to_tensor(np.array(IMAGENET_BGR_MEANS, np.float32))
 
 
+class WrapPad(keras.layers.Layer):
+    """Pads ``[B, H, W, C]`` by one pixel on each side with the opposite edge's (circular padding):
+    ``[B, H + 2, W + 2, C]``. A 3x3 "valid" convolution after it is a circular one."""
+
+    def call(self, x):
+        x = keras.ops.concatenate([x[:, -1:], x, x[:, :1]], axis=1)
+        return keras.ops.concatenate([x[:, :, -1:], x, x[:, :, :1]], axis=2)
+
+
 def build_feature_model(
     layer_names: Sequence[str],
     conv_weights: ConvWeights | None = None,
     pooling: str = "max",
     dtype_policy: str = "float32",
+    wrap: bool = False,
 ) -> keras.Model:
     """A frozen Keras model mapping ``[B, H, W, 3]`` in [0, 1] to ``{layer: features}``.
 
@@ -51,7 +65,8 @@ def build_feature_model(
     layers by name; ``None`` keeps Keras' random initialisation (for tests). ``pooling`` is ``"max"`` (VGG's
     own) or ``"avg"`` (the paper's suggestion, smoother results). ``dtype_policy`` is a Keras dtype policy for
     the convolutions (``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``); outputs are then float32-cast
-    by the caller as needed.
+    by the caller as needed. ``wrap``: circular padding instead of zeros (see above; layer names are kept, so
+    the same weights load).
     """
     layer_names = tuple(dict.fromkeys(layer_names))
     if not layer_names:
@@ -69,8 +84,11 @@ def build_feature_model(
         if "pool" in name:
             x = pool_layer(2, strides=2, name=name, dtype=dtype_policy)(x)
             continue
+        if wrap:
+            x = WrapPad(name=f"{name}_wrap", dtype=dtype_policy)(x)
+        padding = "valid" if wrap else "same"
         x = keras.layers.Conv2D(
-            layer_channels(name), 3, padding="same", activation="relu", name=name, dtype=dtype_policy
+            layer_channels(name), 3, padding=padding, activation="relu", name=name, dtype=dtype_policy
         )(x)
         if name in layer_names:
             outputs[name] = x
@@ -90,7 +108,7 @@ def build_feature_model(
 
 def feature_model(config: StyleTransferConfig) -> keras.Model:
     """The frozen VGG-19 feature model of ``config``: its content and style layers, ``weights``, ``pooling``,
-    computing in ``precision`` (``auto``: see ``tf_nst.precision``).
+    computing in ``precision`` (``auto``: see ``tf_nst.precision``), padding circularly if ``tileable``.
 
     The model is frozen and keeps no state between calls, so the last two asked for are kept and given again:
     repeated ``stylize`` calls in one process build and load VGG-19 once. A weights file is asked for again
@@ -102,14 +120,14 @@ def feature_model(config: StyleTransferConfig) -> keras.Model:
     except OSError:  # "embedded", "imagenet", or a path whose loading reports the error
         version = None
     policy = resolve_precision(config.precision).dtype_policy
-    return _feature_model(layers, config.weights, version, config.pooling, policy)
+    return _feature_model(layers, config.weights, version, config.pooling, policy, config.tileable)
 
 
 @functools.lru_cache(maxsize=2)
 def _feature_model(
-    layers: tuple[str, ...], weights: str, version: tuple[int, int] | None, pooling: str, policy: str
+    layers: tuple[str, ...], weights: str, version: tuple[int, int] | None, pooling: str, policy: str, wrap: bool
 ) -> keras.Model:
-    return build_feature_model(layers, load_conv_weights(weights), pooling, policy)
+    return build_feature_model(layers, load_conv_weights(weights), pooling, policy, wrap)
 
 
 def check_outputs(model: keras.Model, layers: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ from tf_nst.errors import ConfigError, ImageError
 from tf_nst.features import check_outputs
 from tf_nst.features import feature_model as default_feature_model
 from tf_nst.io.images import ImageLike, as_pixels, style_list
-from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE
+from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE, wrap_step
 from tf_nst.objective import StyleTargets, Targets, batch_loss_terms, content_targets, style_targets
 
 
@@ -33,6 +33,16 @@ def _check_images(images: tf.Tensor, name: str) -> None:
     height, width = shape[1], shape[2]
     if (height is not None and height < MIN_SIDE) or (width is not None and width < MIN_SIDE):
         raise ImageError(f"{name}: {width}x{height} px {BELOW_MIN_SIDE}")
+
+
+def _check_wraps(images: tf.Tensor, step: int, name: str) -> None:
+    """ImageError unless ``images``' static height and width, where known, are multiples of ``step``."""
+    sides = images.shape[1:3] if images.shape.rank == 4 else []
+    if any(side is not None and side % step for side in sides):
+        raise ImageError(
+            f"{name}: {sides[1]}x{sides[0]} px: with tileable, height and width must be multiples of {step} px "
+            "(so that the features wrap around exactly)"
+        )
 
 
 def _config_from_dict(fields: Mapping) -> StyleTransferConfig:
@@ -52,7 +62,9 @@ class StyleContentLoss(keras.losses.Loss):
     [0, 1]) at the size whose brush strokes you want, blended by ``config.style_blend_weights``; or
     ``StyleTargets`` (from ``StyleTransfer.style_targets``). Only the config's loss fields matter here
     (weights, layers, ``style_layer_weights``, ``style_blend_weights``, and for the default feature model
-    ``weights``, ``pooling`` and ``precision``).
+    ``weights``, ``pooling`` and ``precision``; and ``tileable``: the generated images are scored as textures that
+    wrap around, by the smoothness term and by the default feature model, which then pads circularly; their
+    height and width must be multiples of ``tf_nst.layers.wrap_step`` of the layers, 16 px for the defaults).
 
     ``feature_model``: a ``build_feature_model`` model with outputs for the config's content and style layers.
     By default one is built from ``config.weights`` and ``config.pooling``, computing in ``config.precision`` as
@@ -100,6 +112,8 @@ class StyleContentLoss(keras.losses.Loss):
         """Total loss of each generated image in ``y_pred`` against its content image in ``y_true``: ``[B]``."""
         _check_images(y_true, "y_true (content images)")
         _check_images(y_pred, "y_pred (generated images)")
+        if self.config.tileable:
+            _check_wraps(y_pred, wrap_step(self.config.content_layers + self.config.style_layers), "y_pred")
         if not y_true.shape.is_compatible_with(y_pred.shape):
             raise ImageError(
                 f"y_true {y_true.shape.as_list()} and y_pred {y_pred.shape.as_list()} differ in shape: each generated "

@@ -52,6 +52,20 @@ def tile_halo(layers: Sequence[str]) -> tuple[int, int]:
     return math.ceil(receptive_radius(deepest) / align) * align, align
 
 
+def wrap_step(layers: Sequence[str]) -> int:
+    """The side, px, that an image's sides must be multiples of for the features of ``layers`` to wrap around
+    exactly (``tf_nst.features``' circular padding): the deepest layer's stride, so that every pooling sees an
+    even size."""
+    return layer_stride(max(layers, key=VGG19_LAYERS.index))
+
+
+def tileable_size(size: tuple[int, int], layers: Sequence[str]) -> tuple[int, int]:
+    """``size`` (width, height) with each side rounded down to a multiple of ``wrap_step(layers)`` (never below
+    one step): an image of it repeats without a seam in the network's eyes."""
+    step = wrap_step(layers)
+    return tuple(max(step, side // step * step) for side in size)
+
+
 def check_layer_names(names: Sequence[str], flag: str = "layers") -> None:
     """Raise ConfigError naming any layer that is not a VGG-19 conv layer."""
     for name in names:

@@ -79,6 +79,7 @@ def peak_bytes(
     optimizer_state: int = 2,
     tile: int | None = None,
     content_layers: Sequence[str] = (),
+    wrap: bool = False,
 ) -> int:
     """Estimated peak memory of a run on a ``size`` = (width, height) output with a ``style_size`` style image.
 
@@ -87,14 +88,18 @@ def peak_bytes(
     objective is evaluated in tiles of that many px (``tf_nst.tiles``): the activations are one tile's with its
     halo, and the whole image's gradient and the ``content_layers``' targets are held as well. A style image
     above ``STYLE_TILE`` px counts one tile's forward pass. On ``"CPU"`` it is the process's peak resident
-    memory; on ``"GPU"`` the device memory (no runtime share).
+    memory; on ``"GPU"`` the device memory (no runtime share). ``wrap`` (a tileable run, plain only): every
+    convolution's input is kept padded as well (counted, not calibrated).
     """
     deepest = max(layers, key=CONV_LAYERS.index)
     itemsize = ITEMSIZE[precision]
 
     def forward(width: int, height: int) -> tuple[int, int, int]:
         elements = layer_elements(height, width, deepest)
-        return sum(elements.values()), max(elements.values()), sum(elements[name] for name in set(layers))
+        every = sum(elements.values())
+        if wrap:  # the padded copy of each convolution's input: the image, and each output but the deepest's
+            every += 3 * width * height + every - elements[deepest]
+        return every, max(elements.values()), sum(elements[name] for name in set(layers))
 
     image = 3 * size[0] * size[1] * 4  # one float32 image
     halo, _ = tile_halo(layers)

@@ -159,7 +159,7 @@ def batch_loss_terms(
     moments = STYLE_LOSS_FUNCTIONS[config.style_loss].moments
     style = style_term({n: moments(features[n]) for n in used_style_layers(config)}, targets, config)
     # the weights are fixed when the step is traced: a zero-weight term costs nothing
-    tv = losses.total_variation_loss(images) if config.tv_weight else tf.zeros_like(content)
+    tv = losses.total_variation_loss(images, config.tileable) if config.tv_weight else tf.zeros_like(content)
     terms = {
         "content": config.content_weight * content,
         "style": config.style_weight * style,

@@ -32,7 +32,7 @@ import tensorflow as tf
 from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import InsufficientMemoryError
 from tf_nst.io.images import resized_size
-from tf_nst.layers import MIN_SIDE
+from tf_nst.layers import MIN_SIDE, tileable_size
 from tf_nst.memory import (
     GB,
     MB,
@@ -175,7 +175,8 @@ def plan_levels(content_size: Size, style_size: Size | Sequence[Size], config: S
     at their own resolution, or with several paintings (a list of sizes; a level's ``style_size`` is then the
     largest one's), each ``PLAIN``. Coarser levels whose content or any style image would be narrower than
     ``MIN_SIDE`` px are left out (the last level is always kept: there a too-small style is the caller's error
-    to report)."""
+    to report). ``config.tileable``: each level's content sides are rounded down to multiples of
+    ``tf_nst.layers.wrap_step``."""
     styles = _sizes(style_size)
     largest = max(styles, key=lambda size: size[0] * size[1])
 
@@ -184,10 +185,14 @@ def plan_levels(content_size: Size, style_size: Size | Sequence[Size], config: S
         return min(min(size) for size in sizes) >= MIN_SIDE
 
     sides = [side for side in pyramid_sizes(config.max_size, config.scales) if fits(side) or side == config.max_size]
-    return [
+    levels = [
         Level(*level_sizes(content_size, largest, side, config.style_scale, sides[0]), steps)
         for side, steps in zip(sides, level_steps(config.steps, len(sides)))
     ]
+    if config.tileable:
+        layers = config.content_layers + config.style_layers
+        levels = [replace(level, size=tileable_size(level.size, layers)) for level in levels]
+    return levels
 
 
 def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, device: str = "CPU") -> int:
@@ -196,7 +201,9 @@ def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, 
     tuned = way.configure(config)
     state = optimizer_images(tuned.optimizer, tuned.history_size)
     layers = config.content_layers + config.style_layers
-    return peak_bytes(level.size, level.style_size, layers, precision, device, state, way.tile, config.content_layers)
+    return peak_bytes(
+        level.size, level.style_size, layers, precision, device, state, way.tile, config.content_layers, config.tileable
+    )
 
 
 def evaluation_cost(level: Level) -> float:
@@ -217,7 +224,8 @@ def plan(content_size: Size, style_size: Size | Sequence[Size], config: StyleTra
     """
     precision = resolve_precision(config.precision)
     budget = memory_budget(config.memory_limit_mb, on_gpu=bool(tf.config.list_physical_devices("GPU")))
-    ways = mechanisms(config.optimizer, config.history_size)
+    # a tileable image runs whole: tiles' crops would not wrap around
+    ways = [PLAIN] if config.tileable else mechanisms(config.optimizer, config.history_size)
     styles = _sizes(style_size)
 
     def run_in(way: Mechanism, levels: Sequence[Level], precision: str = precision.precision) -> list[Level]:
@@ -237,7 +245,12 @@ def plan(content_size: Size, style_size: Size | Sequence[Size], config: StyleTra
         return max(level.memory_bytes for level in run_in(ways[-1], levels, precision))
 
     in_bfloat16 = (lambda side: leanest(side, "bfloat16")) if precision.precision == "float32" else None
-    check_fits(leanest, config.max_size, budget, precision.precision, in_bfloat16)
+    try:
+        check_fits(leanest, config.max_size, budget, precision.precision, in_bfloat16)
+    except InsufficientMemoryError as err:
+        if config.tileable:
+            raise InsufficientMemoryError(f"{err} (--tileable runs whole, never in tiles)") from None
+        raise
     levels = plan_levels(content_size, styles, config)
     choices = [run_in(way, levels) for way in ways]
     chosen = choices[-1]

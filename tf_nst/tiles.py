@@ -191,7 +191,7 @@ class TiledObjective:
         style, upstream = self._style(self.moments(image))
         with tf.GradientTape() as tape:
             tape.watch(image)
-            tv = self.config.tv_weight * losses.total_variation_loss(image)[0]
+            tv = self.config.tv_weight * losses.total_variation_loss(image, self.config.tileable)[0]
         if self.gradient is None:
             self.gradient = tf.Variable(tf.zeros(image.shape), trainable=False, name="tiled_gradient")
         self.gradient.assign(tape.gradient(tv, image))

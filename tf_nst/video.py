@@ -22,6 +22,7 @@ import tensorflow as tf
 from tf_nst.api import Stylizer
 from tf_nst.color import transfer_luminance, transfer_palette
 from tf_nst.config import StyleTransferConfig, VideoOptions
+from tf_nst.errors import UsageError
 from tf_nst.flow import dis_flow, reliable, warp
 from tf_nst.io.images import ImageLike, as_pixels, fit, resize
 from tf_nst.precision import resolve_precision
@@ -56,6 +57,9 @@ def frame_start(
     return FrameStart(image.astype(np.float32), warped, mask)
 
 
+NOT_TILEABLE = "--tileable: not for a video (its frames follow a moving picture, not a repeating texture)"
+
+
 def stylize_video(
     frames: Iterable[ImageLike],
     style: ImageLike | list[ImageLike],
@@ -77,6 +81,8 @@ def stylize_video(
     the temporal term from where it stopped. ``on_frame_start(i)`` is called before frame ``i`` (0-based).
     """
     config = config or StyleTransferConfig()
+    if config.tileable:
+        raise UsageError(NOT_TILEABLE)
     options = options or VideoOptions()
     config = config.replace(precision=resolve_precision(config.precision).precision)
     transfer = StyleTransfer(config, model, temporal=True)

@@ -24,6 +24,7 @@ from tf_nst.errors import ImageError, RunStopped, TfNstError, UsageError
 from tf_nst.io.demo import demo_content, demo_style
 from tf_nst.io.images import FORMATS, IMAGE_EXTENSIONS, ImageLike, image_format, save_image
 from tf_nst.io.video import OUTPUT_EXTENSIONS as VIDEO_OUTPUT_EXTENSIONS
+from tf_nst.layers import wrap_step
 from tf_nst.planning import Plan
 from tf_nst.seeding import seed_run
 
@@ -117,6 +118,13 @@ def stylize_images(options: RunOptions, config: StyleTransferConfig, device: str
             )
         planned.append(plan)
         progress.log_plan(plan, config.scales)
+        if config.tileable:
+            step = wrap_step(config.content_layers + config.style_layers)
+            logging.info(
+                "tileable: %dx%d, wrapping around (sides rounded down to multiples of %d px)",
+                *plan.levels[-1].size,
+                step,
+            )
 
     stylizer = Stylizer(styles, config, on_plan=on_plan)
     recorders = Recorders(options, config, device)

@@ -32,7 +32,7 @@ from tf_nst.io.video import (
 )
 from tf_nst.seeding import seed_run
 from tf_nst.transfer import Progress
-from tf_nst.video import stylize_video
+from tf_nst.video import NOT_TILEABLE, stylize_video
 
 
 def is_clip(options: RunOptions) -> bool:
@@ -145,6 +145,8 @@ def stylize_clip(options: RunOptions, config: StyleTransferConfig, device: str) 
     """Stylize the clip ``options.content`` into ``options.output``; log each frame written."""
     if options.save_every:
         raise UsageError("--save_every: snapshots are for images, not clips")
+    if config.tileable:
+        raise UsageError(NOT_TILEABLE)
     clip = open_clip(options, config)
     first, stop = frame_range(options, clip)
     numbers = range(first + 1, stop + 1)

@@ -216,7 +216,7 @@ def export_feature_extractor(
     target = check_export_target(export_dir, version, overwrite)
     layers = exported_layers(config)
     if model is None:
-        model = feature_model(config.replace(precision="float32"))
+        model = feature_model(config.replace(precision="float32", tileable=False))  # the served model pads with zeros
     module = build_serving_module(model, layers, config.style_layers, max_pixels=max_pixels, max_size=max_size)
     # The functions themselves, not concrete functions traced here: saving traces each function once more in
     # its own context, so a concrete function traced outside it would be traced (and paid for) twice.

@@ -1,8 +1,9 @@
 """The README's pictures, from the built-in demo photo and painting.
 
-    python -m bench.pictures                   # docs/demo.png, docs/style_loss.png, docs/video.gif, docs/controls.png
+    python -m bench.pictures                   # docs/demo.png, style_loss.png, video.gif, controls.png, regions.png
     python -m bench.pictures --pictures=video --frames=12 --size=224
     python -m bench.pictures --pictures=controls --controls_size=192
+    python -m bench.pictures --pictures=regions --controls_size=256
 
 Everything in them is made by tf_nst: the two demo images are drawn by ``tf_nst.io.demo`` and the results are
 ``tf_nst.stylize`` at ``StyleTransferConfig()``'s defaults (``--set`` changes them). ``demo.png``: photo,
@@ -10,6 +11,9 @@ painting and the result. ``style_loss.png``: photo, painting, the earlier defaul
 1,1,1,1,0.3) and today's. ``video.gif``: ``bench.video``'s pan and zoom over the photo beside
 ``tf_nst.stylize_video``'s result. ``controls.png``: photo, painting and the result at the defaults, then the
 main controls one at a time (``CONTROLS``), each labelled with its flag, all at ``--controls_size``.
+``regions.png``: the photo, its regions (``tf_nst.io.demo.demo_regions``: town and river black, sky white), the
+demo painting and a second one (``demo_style(palette="ember")``); the town in the first painting and the sky in
+the second; the sky in the second with the town kept; at ``--controls_size``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bench.common import REPO, SET_HELP, config_overrides, contact_sheet, demo_i
 
 SHEET_HEIGHT = 288  # pixels of each image in the sheets
 EARLIER = {"style_loss": "gram", "style_layer_weights": (1.0, 1.0, 1.0, 1.0, 0.3)}
-PICTURES = ("demo", "style_loss", "video", "controls")
+PICTURES = ("demo", "style_loss", "video", "controls", "regions")
 # (label, flag, the config fields it changes): one control turned at a time from the defaults
 CONTROLS = (
     ("more painting", "--style_weight=60", {"style_weight": 60.0}),
@@ -82,6 +86,29 @@ def main() -> None:
         title = f"tf_nst's main controls, each turned alone from the defaults; all at --max_size={args.controls_size}"
         save_png(contact_sheet(rows, height, title, margin=8), output / "controls.png")
         print(f"wrote {output / 'controls.png'}")
+    if "regions" in wanted:
+        from tf_nst.io.demo import demo_regions, demo_style
+
+        mask = np.asarray(demo_regions())
+        second = np.asarray(demo_style(palette="ember"))
+        config = tf_nst.StyleTransferConfig(**overrides | {"max_size": args.controls_size})
+        two = tf_nst.stylize(content, [style, second], config, regions=mask).numpy()[0]
+        kept = tf_nst.stylize(content, second, config.replace(region_styles=("keep", "1")), regions=mask).numpy()[0]
+        rows = [
+            [
+                (content, ["photo", "(built-in demo)"]),
+                (mask, ["regions", "--regions=mask.png"]),
+                (style, ["painting 1", ""]),
+                (second, ["painting 2", ""]),
+            ],
+            [
+                (two, ["town 1, sky 2", "--style=1.png,2.png"]),
+                (kept, ["town kept, sky 2", "--region_styles=keep,1"]),
+            ],
+        ]
+        title = f"regions: black (the town) first, then white (the sky); at --max_size={args.controls_size}"
+        save_png(contact_sheet(rows, two.shape[0], title, margin=8), output / "regions.png")
+        print(f"wrote {output / 'regions.png'}")
     if "video" in wanted:
         frames, _ = synthetic(content.astype(np.float32) / 255, args.frames, (args.size, args.size * 3 // 4))
         config = tf_nst.StyleTransferConfig(**overrides | {"max_size": args.size})

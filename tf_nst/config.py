@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,11 @@ POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
 FILLS = ("content", "noise")  # a later video frame, where flow is unreliable, starts from
-STEPS = 160
+STEPS = 64
 STYLE_WEIGHT = 15.0
+KEEP_WEIGHT = 20.0
+REGION_FEATHER = 6.0
+REGION_STYLE = re.compile(r"keep|[1-9][0-9]*(\+[1-9][0-9]*)*")  # a region_styles entry
 
 
 def option(default: Any, help: str, *, choices: tuple[str, ...] | None = None, flag: str | None = None) -> Any:
@@ -67,7 +71,8 @@ class StyleTransferConfig:
     # longest side of the output in pixels; the content's aspect ratio is kept
     max_size: int = option(512, f"Longest side of the output in pixels (>= {MIN_SIDE}).")
     # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
-    # 160 (+ 80 at 512 px) is the most that keeps a 512 px run within 80 float32 tutorial-loop steps
+    # 64 (+ 32 at 512 px): judged blind against 160 (+ 80) on 12 shared pairs, 11 equal and 1 better, in 0.45x the
+    # time (bench/README.md, "Half the time")
     steps: int = option(STEPS, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).")
     # L-BFGS reached Adam's 300-step style in 100 evaluations
     optimizer: str = option("lbfgs", "lbfgs (fewer evaluations to a good image) or adam.", choices=OPTIMIZERS)
@@ -127,6 +132,21 @@ class StyleTransferConfig:
     )
     # a half-size start costs a quarter per evaluation and gave a better style at 512 px in fewer full-size
     # evaluations than one level
+    region_styles: tuple[str, ...] | None = option(
+        None,
+        "With regions (--regions): the style of each of the mask's regions, darkest colour first: a style's number "
+        "(1 = the first --style), several joined by + (blended), or keep (the photo kept); default: region i, "
+        "style i.",
+    )
+    # 20 kept a face with its photo's statistics (share 0.93); 2 left faint strokes on it (bench/README.md, "Regions")
+    keep_weight: float = option(
+        KEEP_WEIGHT, "With regions: how close a kept region stays to the photo (0: lightly painted)."
+    )
+    # 6 px softens a hair line against the painting; 0 and 6 measured alike at the border (bench/README.md, "Regions")
+    region_feather: float = option(
+        REGION_FEATHER,
+        "With regions: the width of the soft edge between regions, in output pixels (a Gaussian's sigma).",
+    )
     scales: int = option(2, "Coarse-to-fine levels, each twice the size of the one before, from about 256 px.")
     memory_limit_mb: int | None = option(None, "Refuse runs estimated to need more memory (default: what is free).")
     tileable: bool = option(
@@ -182,6 +202,14 @@ class StyleTransferConfig:
             f"not with --preserve_colors={self.preserve_colors}, which takes the photo's chroma, whose edges do not "
             "wrap around (histogram does)",
         )
+        for entry in self.region_styles or ():
+            _require(
+                REGION_STYLE.fullmatch(entry) is not None,
+                "region_styles",
+                f"'{entry}' is not a style's number (1, 2, ...), numbers joined by + or keep",
+            )
+        _require_non_negative(self.keep_weight, "keep_weight")
+        _require_non_negative(self.region_feather, "region_feather")
         _require(
             self.memory_limit_mb is None or self.memory_limit_mb > 0,
             "memory_limit_mb",

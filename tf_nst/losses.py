@@ -57,6 +57,22 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return gram / tf.cast(positions, gram.dtype)
 
 
+def weighted_gram(features: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """Second moments of ``features`` ``[1, H, W, C]`` under each of ``weights`` ``[R, H, W, 1]`` (each summing
+    to 1 over positions: a region's share of every position): ``[R, C, C]``, ``sum_p w_rp f_p f_p^T``."""
+    features = tf.convert_to_tensor(features)
+    shape = tf.shape(features)
+    weights = tf.cast(weights, tf.float32)
+    scaled = tf.cast(tf.sqrt(weights), features.dtype) * features
+    return _self_product(tf.reshape(scaled, [tf.shape(weights)[0], shape[1] * shape[2], shape[3]]))
+
+
+def weighted_mean(features: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """Means of ``features`` ``[1, H, W, C]`` under each of ``weights`` ``[R, H, W, 1]`` (each summing to 1),
+    in float32: ``[R, C]``."""
+    return tf.reduce_sum(tf.cast(weights, tf.float32) * _widen(features), axis=[1, 2])
+
+
 def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     """Mean squared difference of feature maps ``[B, H, W, C]`` (target broadcastable): ``[B]``."""
     features = _widen(features)
@@ -72,6 +88,17 @@ def feature_mean(features: tf.Tensor) -> tf.Tensor:
 def covariance(mean: tf.Tensor, second_moment: tf.Tensor) -> tf.Tensor:
     """Covariance ``[B, C, C]`` from the ``mean`` ``[B, C]`` and the second raw moment (``gram_matrix``)."""
     return second_moment - mean[:, :, None] * mean[:, None, :]
+
+
+def positive_definite(matrix: tf.Tensor, floor: float = RIDGE) -> tf.Tensor:
+    """Symmetric ``matrix`` ``[B, C, C]`` with its eigenvalues raised to ``floor`` where one is below half of it,
+    else ``matrix`` itself (a ridge's rounding changes nothing). A nearly flat painting's covariance,
+    ``E[f f^T] - m m^T`` of large means in float32, can come out with eigenvalues below 0, and its matrix roots
+    with NaN."""
+    values, vectors = tf.linalg.eigh(matrix)
+    raised = tf.matmul(vectors * tf.maximum(values, floor)[:, None, :], vectors, transpose_b=True)
+    low = tf.reduce_min(values, axis=-1) < floor / 2
+    return tf.where(low[:, None, None], raised, matrix)
 
 
 def _newton_schulz(matrix: tf.Tensor, iterations: int) -> tuple[tf.Tensor, tf.Tensor]:

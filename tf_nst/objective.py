@@ -15,7 +15,7 @@ Style losses (``config.style_loss``), each a statistic of a layer's features and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import tensorflow as tf
@@ -29,11 +29,13 @@ Statistics = tuple[tf.Tensor, ...]
 @dataclass(frozen=True)
 class StyleLoss:
     """One style loss. ``moments`` maps features ``[B, H, W, C]`` to means over positions that blend linearly
-    (a weighted mean of several styles' is their mixture's, and of an image's tiles' the image's); ``target``
+    (a weighted mean of several styles' is their mixture's, and of an image's tiles' the image's), or with
+    region ``weights`` ``[R, H, W, 1]`` (each summing to 1) features ``[1, H, W, C]`` to each region's weighted
+    means (leading axis R); ``target``
     turns blended moments into what ``distance`` needs; ``distance(moments, target)`` is ``[B]``;
     ``size(target)`` is the mean square the distance is relative to."""
 
-    moments: Callable[[tf.Tensor], Statistics]
+    moments: Callable[[tf.Tensor, tf.Tensor | None], Statistics]
     target: Callable[[Statistics], Statistics]
     distance: Callable[[Statistics, Statistics], tf.Tensor]
     size: Callable[[Statistics], tf.Tensor]
@@ -41,19 +43,23 @@ class StyleLoss:
 
 def _gaussian_target(moments: Statistics) -> Statistics:
     mean, second = moments
-    cov = losses.covariance(mean, second) + losses.RIDGE * tf.eye(tf.shape(mean)[-1])
+    cov = losses.positive_definite(losses.covariance(mean, second) + losses.RIDGE * tf.eye(tf.shape(mean)[-1]))
     return mean, cov, losses.sqrtm(cov)
 
 
 STYLE_LOSS_FUNCTIONS = {  # the functions of each of config.STYLE_LOSSES
     "gram": StyleLoss(
-        moments=lambda f: (losses.gram_matrix(f),),
+        moments=lambda f, w=None: (losses.gram_matrix(f) if w is None else losses.weighted_gram(f, w),),
         target=lambda m: m,
         distance=lambda m, t: losses.gram_distance(m[0], t[0]),
         size=lambda t: tf.reduce_mean(tf.square(t[0])),
     ),
     "gaussian": StyleLoss(
-        moments=lambda f: (losses.feature_mean(f), losses.gram_matrix(f)),
+        moments=lambda f, w=None: (
+            (losses.feature_mean(f), losses.gram_matrix(f))
+            if w is None
+            else (losses.weighted_mean(f, w), losses.weighted_gram(f, w))
+        ),
         target=_gaussian_target,
         distance=lambda m, t: losses.gaussian_distance(*m, *t),
         size=lambda t: losses.gaussian_size(t[0], t[1]),
@@ -82,26 +88,43 @@ def style_targets(
     styles: Sequence[tf.Tensor],
     blend_weights: Sequence[float],
     config: StyleTransferConfig,
-    moments_of: Callable[[tf.Tensor], Mapping[str, Statistics]] | None = None,
+    moments_of: Callable[[tf.Tensor, Mapping | None], Mapping[str, Statistics]] | None = None,
+    masks: Sequence[Mapping[str, tf.Tensor] | None] | None = None,
 ) -> StyleTargets:
     """Blend of the statistics of ``styles`` (each ``[1, H, W, 3]`` in [0, 1]) by ``blend_weights``.
-    ``moments_of(style)`` gives a style's moments of every style layer (default: from ``model``'s features;
-    ``tf_nst.tiles`` sums them over tiles)."""
+    ``masks``: per style, None (the whole painting) or the weights of the part of it that gives the style,
+    ``{layer: [1, h, w, 1]}`` (``tf_nst.regions.layer_weights``). ``moments_of(style, weights)`` gives a style's
+    moments of every style layer (default: from ``model``'s features; ``tf_nst.tiles`` sums them over tiles)."""
     kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
 
-    def whole(style: tf.Tensor) -> dict[str, Statistics]:
+    def whole(style: tf.Tensor, weights: Mapping[str, tf.Tensor] | None) -> dict[str, Statistics]:
         features = model(style, training=False)
-        return {name: kind.moments(features[name]) for name in config.style_layers}
+        return {name: kind.moments(features[name], weights and weights[name]) for name in config.style_layers}
 
     blended: dict[str, list[tf.Tensor]] = {}
-    for style, weight in zip(styles, blend_weights):
-        style_moments = (moments_of or whole)(style)
+    for style, weight, mask in zip(styles, blend_weights, masks or [None] * len(styles)):
+        style_moments = (moments_of or whole)(style, mask)
         for name in config.style_layers:
             moments = [weight * m for m in style_moments[name]]
             blended[name] = [a + b for a, b in zip(blended[name], moments)] if name in blended else moments
     statistics = {name: tuple(kind.target(tuple(m))) for name, m in blended.items()}
     weights = {name: w / (float(kind.size(statistics[name])) + 1e-12) for name, w in config.layer_weights.items()}
     return StyleTargets(statistics, weights, config.style_loss)
+
+
+def region_style_targets(per_region: Sequence[StyleTargets], shares: Sequence[float]) -> StyleTargets:
+    """One ``StyleTargets`` of several regions' (one each, in region order): statistics stacked on the leading
+    axis ``[R, ...]``, and per layer a weight per region ``[R]``, each region's weight times its ``shares`` (its
+    fraction of the image), so a region is painted as strongly as a whole image would be."""
+    layers = per_region[0].statistics
+    statistics = {
+        n: tuple(tf.concat(parts, axis=0) for parts in zip(*(t.statistics[n] for t in per_region))) for n in layers
+    }
+    weights = {
+        n: tf.constant([t.weights[n] * share for t, share in zip(per_region, shares)], tf.float32)
+        for n in per_region[0].weights
+    }
+    return StyleTargets(statistics, weights, per_region[0].style_loss)
 
 
 def content_targets(
@@ -121,12 +144,28 @@ class Targets:
     """Everything ``loss_terms`` compares against: content features ``{layer: [1 or B, h, w, C]}`` (float32)
     with their scale-free weights (scalars or ``[B]``), and the style's statistics with theirs
     (see ``StyleTargets``). Tensors, or the variables the optimisation loop reassigns per image
-    (``tf_nst.transfer``)."""
+    (``tf_nst.transfer``).
+
+    With regions (``tf_nst.regions``): the statistics and style weights have a leading axis of regions R and
+    ``region_weights`` are each region's weights at each used style layer's grid ``{layer: [R, h, w, 1]}``;
+    ``kept`` ``[1, H, W, 1]`` in [0, 1] is how much each pixel is kept near ``photo`` ``[1, H, W, 3]``."""
 
     content: dict[str, tf.Tensor]
     content_weights: dict[str, tf.Tensor]
     statistics: dict[str, Statistics]
-    style_weights: dict[str, float]
+    style_weights: dict[str, float | tf.Tensor]
+    region_weights: dict[str, tf.Tensor] = field(default_factory=dict)
+    kept: tf.Tensor | None = None
+    photo: tf.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class RegionTargets:
+    """What regions add to a level's targets: each region's weights at each style layer's grid
+    ``{layer: [R, h, w, 1]}``, and the ``kept`` mask ``[1, H, W, 1]`` (None: no region is kept)."""
+
+    weights: dict[str, tf.Tensor]
+    kept: tf.Tensor | None = None
 
 
 def compute_targets(
@@ -135,15 +174,28 @@ def compute_targets(
     style: tf.Tensor | StyleTargets,
     config: StyleTransferConfig,
     features: Callable[[tf.Tensor], Mapping[str, tf.Tensor]] | None = None,
+    regions: RegionTargets | None = None,
 ) -> Targets:
-    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``).
-    ``features`` maps ``content`` to its content layers' maps (default: ``model``; ``tf_nst.tiles`` assembles
-    them from tiles)."""
+    """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``, of
+    ``regions`` when given: ``region_style_targets``). ``features`` maps ``content`` to its content layers' maps
+    (default: ``model``; ``tf_nst.tiles`` assembles them from tiles)."""
     if not isinstance(style, StyleTargets):
         style = style_targets(model, [style], [1.0], config)
     features = features or (lambda image: model(image, training=False))
     content_features, content_weights = content_targets(features(content), config.content_layers)
-    return Targets(content_features, {n: w[0] for n, w in content_weights.items()}, style.statistics, style.weights)
+    content_weights = {n: w[0] for n, w in content_weights.items()}
+    if regions is None:
+        return Targets(content_features, content_weights, style.statistics, style.weights)
+    weights = {n: tf.convert_to_tensor(regions.weights[n], tf.float32) for n in used_style_layers(config)}
+    kept = None if regions.kept is None else tf.convert_to_tensor(regions.kept, tf.float32)
+    photo = None if kept is None else tf.convert_to_tensor(content, tf.float32)
+    return Targets(content_features, content_weights, style.statistics, style.weights, weights, kept, photo)
+
+
+def keep_loss(images: tf.Tensor, photo: tf.Tensor, kept: tf.Tensor) -> tf.Tensor:
+    """Mean over pixels and channels of ``kept * (images - photo)^2``, ``[B]``: how far kept pixels moved from
+    the photo. ``images`` and ``photo`` ``[B or 1, H, W, 3]``, ``kept`` ``[1, H, W, 1]`` in [0, 1]."""
+    return tf.reduce_mean(kept * tf.square(images - photo), axis=[1, 2, 3])
 
 
 def batch_loss_terms(
@@ -157,15 +209,27 @@ def batch_loss_terms(
         [w * losses.content_loss(features[n], targets.content[n]) for n, w in targets.content_weights.items()]
     )
     moments = STYLE_LOSS_FUNCTIONS[config.style_loss].moments
-    style = style_term({n: moments(features[n]) for n in used_style_layers(config)}, targets, config)
-    # the weights are fixed when the step is traced: a zero-weight term costs nothing
-    tv = losses.total_variation_loss(images, config.tileable) if config.tv_weight else tf.zeros_like(content)
+    regions = targets.region_weights
+    style = style_term({n: moments(features[n], regions.get(n)) for n in used_style_layers(config)}, targets, config)
     terms = {
         "content": config.content_weight * content,
         "style": config.style_weight * style,
-        "tv": config.tv_weight * tv,
+        **pixel_terms(images, targets, config),
     }
     terms["total"] = tf.add_n(list(terms.values()))
+    return terms
+
+
+def pixel_terms(images: tf.Tensor, targets: Targets, config: StyleTransferConfig) -> dict[str, tf.Tensor]:
+    """The weighted terms of the pixels alone, ``[B]`` each: ``tv`` (smoothness), and ``keep`` when a region
+    is kept (``tf_nst.regions``)."""
+    # the weights are fixed when the step is traced: a zero-weight term costs nothing
+    zero = tf.zeros(tf.shape(images)[:1])
+    terms = {
+        "tv": config.tv_weight * losses.total_variation_loss(images, config.tileable) if config.tv_weight else zero
+    }
+    if targets.kept is not None:
+        terms["keep"] = config.keep_weight * keep_loss(images, targets.photo, targets.kept)
     return terms
 
 
@@ -180,7 +244,9 @@ def style_term(moments: Mapping[str, Statistics], targets: Targets, config: Styl
     the style loss's distance."""
     distance = STYLE_LOSS_FUNCTIONS[config.style_loss].distance
     statistics = {name: targets.statistics[name] for name in moments}
-    return losses.style_loss(moments, statistics, targets.style_weights, distance)
+    term = losses.style_loss(moments, statistics, targets.style_weights, distance)
+    # with regions, the image's regions are the leading axis: their terms add up to the image's
+    return tf.reduce_sum(term, axis=0, keepdims=True) if targets.region_weights else term
 
 
 def loss_terms(

@@ -22,7 +22,7 @@ at a time; the cost is about 4/3 of a plain evaluation (the extra forward pass) 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -31,7 +31,7 @@ import tensorflow as tf
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.layers import layer_stride, tile_halo
-from tf_nst.objective import STYLE_LOSS_FUNCTIONS, Statistics, Targets, style_term, used_style_layers
+from tf_nst.objective import STYLE_LOSS_FUNCTIONS, Statistics, Targets, pixel_terms, style_term, used_style_layers
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ class TiledObjective:
 
     ``features(image)`` assembles whole feature maps of the content layers (to make content targets);
     ``moments(image)`` sums the style moments of ``moment_layers`` (default: the used style layers; any image
-    of ``shape``, such as a style image, needs no ``targets`` for it);
+    of ``shape``, such as a style image, needs no ``targets`` for it), or with ``region_weights``
+    (``{layer: [R, h, w, 1]}``, see ``tf_nst.regions``) each region's;
     ``loss_and_gradient(image)`` returns the loss terms (as ``tf_nst.objective.loss_terms``) and the
     gradient of their total, both equal to the plain objective's to rounding.
     """
@@ -100,8 +101,10 @@ class TiledObjective:
         tile: int,
         targets: Targets | None = None,
         moment_layers: Sequence[str] | None = None,
+        region_weights: Mapping[str, tf.Tensor] | None = None,
     ):
         self.model, self.config, self.targets = model, config, targets
+        self.region_weights = {} if region_weights is None else region_weights  # filled by the loop's reset
         self.kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
         self.style_layers = list(moment_layers or used_style_layers(config))
         self.content_layers = list(config.content_layers)
@@ -121,6 +124,14 @@ class TiledObjective:
         stride = self.strides[name]
         positions = (self.height // stride) * (self.width // stride)
         return tf.cast(tf.shape(part)[1] * tf.shape(part)[2], tf.float32) / positions
+
+    def _moments(self, part: tf.Tensor, offsets: tf.Tensor, name: str) -> Statistics:
+        """The moments of layer ``name``'s ``part`` of the image (a tile's interior), as its contribution to the
+        whole image's: weighted by its share of the positions, or by its part of each region's weights."""
+        if not self.region_weights:
+            return tuple(self._share(part, name) * m for m in self.kind.moments(part))
+        weights = _region(self.region_weights[name], offsets, tf.shape(part)[1:3], self.strides[name])
+        return self.kind.moments(part, weights)
 
     def _crop(self, image: tf.Tensor, tile: Tile) -> tf.Tensor:
         top, bottom, left, right = tile.crop
@@ -145,8 +156,7 @@ class TiledObjective:
         maps = self.model(crop, training=False)
         moments = {}
         for name in self.style_layers:
-            part = _interior(maps[name], offsets, self.strides[name])
-            moments[name] = tuple(self._share(part, name) * m for m in self.kind.moments(part))
+            moments[name] = self._moments(_interior(maps[name], offsets, self.strides[name]), offsets, name)
         return moments
 
     def moments(self, image: tf.Tensor) -> dict[str, Statistics]:
@@ -173,8 +183,8 @@ class TiledObjective:
             style = tf.constant(0.0)
             for name in self.style_layers:
                 part = _interior(maps[name], offsets, self.strides[name])
-                for moment, grad in zip(self.kind.moments(part), upstream[name]):
-                    style += self._share(part, name) * tf.reduce_sum(grad * moment)
+                for moment, grad in zip(self._moments(part, offsets, name), upstream[name]):
+                    style += tf.reduce_sum(grad * moment)
             content = tf.constant(0.0)
             for name in self.content_layers:
                 part = _interior(maps[name], offsets, self.strides[name])
@@ -186,20 +196,23 @@ class TiledObjective:
         return tape.gradient(total, crop), content
 
     def loss_and_gradient(self, image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
-        """Loss terms ``content``, ``style``, ``tv``, ``total`` (scalars) of ``image`` ``[1, H, W, 3]`` and the
-        gradient of ``total`` with respect to it."""
+        """Loss terms ``content``, ``style``, ``tv`` (and ``keep`` with a kept region), ``total`` (scalars) of
+        ``image`` ``[1, H, W, 3]`` and the gradient of ``total`` with respect to it."""
         style, upstream = self._style(self.moments(image))
         with tf.GradientTape() as tape:
             tape.watch(image)
-            tv = self.config.tv_weight * losses.total_variation_loss(image, self.config.tileable)[0]
+            pixels = {name: term[0] for name, term in pixel_terms(image, self.targets, self.config).items()}
+            pixels_total = tf.add_n(list(pixels.values()))
         if self.gradient is None:
             self.gradient = tf.Variable(tf.zeros(image.shape), trainable=False, name="tiled_gradient")
-        self.gradient.assign(tape.gradient(tv, image))
+        zero = tf.UnconnectedGradients.ZERO  # the pixel terms may all be weighted 0
+        self.gradient.assign(tape.gradient(pixels_total, image, unconnected_gradients=zero))
         content = tf.constant(0.0)
         for tile in self.tiles:
             top, bottom, left, right = tile.crop
             part, term = self._tile_gradient(self._crop(image, tile), _offsets(tile), upstream)
             self.gradient[:, top:bottom, left:right].assign(self.gradient[:, top:bottom, left:right] + part)
             content += term
-        terms = {"content": content, "style": style, "tv": tv, "total": content + style + tv}
+        terms = {"content": content, "style": style, **pixels}
+        terms["total"] = tf.add_n(list(terms.values()))
         return terms, self.gradient.read_value()

@@ -24,7 +24,15 @@ from tf_nst.config import StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import feature_model
 from tf_nst.lbfgs import LBFGS
-from tf_nst.objective import Statistics, StyleTargets, Targets, compute_targets, loss_terms, style_targets
+from tf_nst.objective import (
+    RegionTargets,
+    Statistics,
+    StyleTargets,
+    Targets,
+    compute_targets,
+    loss_terms,
+    style_targets,
+)
 from tf_nst.planning import PLAIN, Mechanism, style_tile
 from tf_nst.temporal import TemporalTarget, temporal_loss
 from tf_nst.tiles import TiledObjective
@@ -64,7 +72,8 @@ class _Session:
     """Everything one compiled step needs for images of one shape, as variables it can reassign: the image,
     its ``targets`` (``Targets`` of variables), the optimizer and its ``health``. With ``temporal``, the step
     also has the temporal term (``tf_nst.temporal``), its target, mask and weight variables too (weight 0
-    unless ``reset`` is given a ``TemporalTarget``)."""
+    unless ``reset`` is given a ``TemporalTarget``). ``regions``: (R, kept) for images cut into R painted
+    regions, some of them kept (``tf_nst.regions``); (0, False) for none."""
 
     def __init__(
         self,
@@ -73,14 +82,23 @@ class _Session:
         config: StyleTransferConfig,
         temporal: bool = False,
         tile: int | None = None,
+        regions: tuple[int, bool] = (0, False),
     ):
         self.image = tf.Variable(tf.zeros(shape), name="image")
-        # the features' and statistics' variables are made at the first reset, shaped as the targets are
+        # the features', statistics' and region weights' variables are made at the first reset, shaped as the
+        # targets are
+        count, kept = regions
         self.targets = Targets(
             content={},
             content_weights={n: tf.Variable(0.0, name=f"{n}_weight") for n in config.content_layers},
             statistics={},
-            style_weights={n: tf.Variable(0.0, name=f"{n}_style_weight") for n in config.style_layers},
+            style_weights={
+                n: tf.Variable(tf.zeros([count]) if count else 0.0, name=f"{n}_style_weight")
+                for n in config.style_layers
+            },
+            region_weights={},
+            kept=tf.Variable(tf.zeros(tuple(shape[:-1]) + (1,)), name="kept") if kept else None,
+            photo=tf.Variable(tf.zeros(shape), name="photo") if kept else None,
         )
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
@@ -105,7 +123,7 @@ class _Session:
         else:
             if temporal:
                 raise ValueError("the temporal term is not evaluated in tiles")
-            tiled = TiledObjective(model, shape, config, tile, self.targets)
+            tiled = TiledObjective(model, shape, config, tile, self.targets, region_weights=self.targets.region_weights)
             self.features = tiled.features
             self.step = make_tiled_step(tiled, self.image, self.optimizer, self.health)
 
@@ -132,6 +150,14 @@ class _Session:
             else:
                 held.statistics[name] = tuple(tf.Variable(value, name=f"{name}_style") for value in values)
             held.style_weights[name].assign(targets.style_weights[name])
+        for name, value in targets.region_weights.items():
+            if name in held.region_weights:
+                held.region_weights[name].assign(value)
+            else:
+                held.region_weights[name] = tf.Variable(value, name=f"{name}_region_weights")
+        if held.kept is not None:
+            held.kept.assign(targets.kept)
+            held.photo.assign(targets.photo)
         for variable in self.optimizer.variables:
             if variable.name == "dynamic_scale":
                 variable.assign(self.optimizer.initial_scale)
@@ -268,38 +294,53 @@ class StyleTransfer:
         self._sessions: dict[tuple[int, ...], _Session] = {}
 
     def style_targets(
-        self, styles: tf.Tensor | Sequence[tf.Tensor], blend_weights: Sequence[float] | None = None
+        self,
+        styles: tf.Tensor | Sequence[tf.Tensor],
+        blend_weights: Sequence[float] | None = None,
+        masks: Sequence[dict[str, np.ndarray] | None] | None = None,
     ) -> StyleTargets:
         """Style targets of one or several style images (each ``[1, H, W, 3]`` in [0, 1]), blended by
-        ``blend_weights`` (default: ``config.style_blend_weights``)."""
+        ``blend_weights`` (default: ``config.style_blend_weights``); ``masks``: per style, None or the weights of
+        the part of it that gives the style (see ``tf_nst.objective.style_targets``)."""
         styles = [styles] if isinstance(styles, (tf.Tensor, np.ndarray)) else list(styles)
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
         tile = style_tile([(int(style.shape[2]), int(style.shape[1])) for style in styles])
         weights = self.config.blend_weights(len(styles)) if blend_weights is None else list(blend_weights)
-        moments_of = None if tile is None else (lambda style: self._moments(style, tile))
-        return style_targets(self.model, styles, weights, self.config, moments_of)
+        moments_of = None if tile is None else (lambda style, mask: self._moments(style, tile, mask))
+        return style_targets(self.model, styles, weights, self.config, moments_of, masks)
 
-    def _moments(self, style: tf.Tensor, tile: int) -> dict[str, Statistics]:
-        """A style image's moments of every style layer, summed over tiles of ``tile`` px: the same as the whole
-        image's, in a tile's memory (see ``tf_nst.planning.style_tile``)."""
+    def _moments(self, style: tf.Tensor, tile: int, mask: dict[str, np.ndarray] | None) -> dict[str, Statistics]:
+        """A style image's moments of every style layer (of its part ``mask`` weights), summed over tiles of
+        ``tile`` px: the same as the whole image's, in a tile's memory (see ``tf_nst.planning.style_tile``)."""
         tiled = TiledObjective(
-            self.model, tuple(style.shape), self.config, tile, moment_layers=self.config.style_layers
+            self.model,
+            tuple(style.shape),
+            self.config,
+            tile,
+            moment_layers=self.config.style_layers,
+            region_weights=mask,
         )
         return tiled.moments(style)
 
-    def session(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> _Session:
+    def session(
+        self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN, regions: tuple[int, bool] = (0, False)
+    ) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``, evaluated whole or in tiles, with
-        the optimizer ``mechanism`` says (``tf_nst.planning.Mechanism``)."""
-        key = (tuple(shape), mechanism)
+        the optimizer ``mechanism`` says (``tf_nst.planning.Mechanism``), for ``regions`` (R painted regions,
+        and whether one is kept)."""
+        key = (tuple(shape), mechanism, regions)
         if key not in self._sessions:
             config = mechanism.configure(self.config)
-            self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile)
+            self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile, regions)
         return self._sessions[key]
 
     def release(self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN) -> None:
-        """Forget the session of images of ``shape`` and free its memory (its image, targets, optimizer state and
-        step, which refer to each other, so only a collection frees them)."""
-        if self._sessions.pop((tuple(shape), mechanism), None) is not None:
+        """Forget the sessions of images of ``shape`` and ``mechanism`` and free their memory (image, targets,
+        optimizer state and step, which refer to each other, so only a collection frees them)."""
+        keys = [key for key in self._sessions if key[:2] == (tuple(shape), mechanism)]
+        for key in keys:
+            del self._sessions[key]
+        if keys:
             gc.collect()
 
     def run(
@@ -313,6 +354,7 @@ class StyleTransfer:
         evaluations_before: int = 0,
         temporal: TemporalTarget | None = None,
         mechanism: Mechanism = PLAIN,
+        regions: RegionTargets | None = None,
     ) -> tf.Tensor:
         """Optimize an image that has ``content``'s structure and the style's textures.
 
@@ -324,7 +366,9 @@ class StyleTransfer:
         ``evaluation`` that is a multiple of ``report_every`` and after the last step. ``temporal`` (only with
         ``StyleTransfer(..., temporal=True)``) adds the temporal term. ``mechanism`` (``tf_nst.planning.Mechanism``)
         evaluates the objective in tiles, exactly and in bounded memory (``tf_nst.tiles``; not with
-        ``temporal``), or overrides the optimizer or its history.
+        ``temporal``), or overrides the optimizer or its history. ``regions``: each style region's weights at
+        the style layers' grids and the kept mask (``tf_nst.objective.RegionTargets``), with ``style``'s targets
+        one per region (``tf_nst.objective.region_style_targets``).
 
         Raises ``Interrupted`` on Ctrl-C and ``NumericalError`` when the loss stops being finite; both carry
         the latest good image and count evaluations as ``Progress.evaluation`` does.
@@ -335,12 +379,15 @@ class StyleTransfer:
         start_pixels = initial_image(content, config.init, config.seed) if init_image is None else init_image
         steps = config.steps if steps is None else steps
         size = (int(content.shape[2]), int(content.shape[1]))
-        session = self.session(tuple(content.shape), mechanism)
+        layout = (0, False)
+        if regions is not None:
+            layout = (int(next(iter(regions.weights.values())).shape[0]), regions.kept is not None)
+        session = self.session(tuple(content.shape), mechanism, layout)
         if temporal is not None and not self.temporal:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         session.reset(
             tf.convert_to_tensor(start_pixels, tf.float32),
-            compute_targets(self.model, content, targets, config, session.features),
+            compute_targets(self.model, content, targets, config, session.features, regions),
             temporal,
         )
         start, done, before = time.perf_counter(), 0, evaluations_before

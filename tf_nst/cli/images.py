@@ -74,7 +74,10 @@ def jobs(options: RunOptions, init: str) -> tuple[list[tuple[ImageLike, str]], b
         todo = (
             [(options.content, options.output)] if not batch else [(p, batch_output(options.output, p)) for p in paths]
         )
-        inputs = [*(paths or [options.content]), *options.styles, init]
+        inputs = [*(paths or [options.content]), *options.styles, init, options.regions, *options.style_masks]
+        inputs = [path for path in inputs if path]
+        if batch and options.regions is not None:
+            raise UsageError(f"--regions: masks one photo, but --content={options.content} is a batch")
     if options.trace:
         outputs = [options.output] if not batch else [output for _, output in todo]
         check_writable("--trace", options.trace, inputs + outputs, options.overwrite)
@@ -126,7 +129,8 @@ def stylize_images(options: RunOptions, config: StyleTransferConfig, device: str
                 step,
             )
 
-    stylizer = Stylizer(styles, config, on_plan=on_plan)
+    masks = [mask or None for mask in options.style_masks] or None
+    stylizer = Stylizer(styles, config, on_plan=on_plan, regions=options.regions, style_masks=masks)
     recorders = Recorders(options, config, device)
     failures, done = [], 0
     with TermAsInterrupt() as signals:

@@ -69,6 +69,9 @@ def run(options: RunOptions, config: StyleTransferConfig, device: str = "CPU") -
     as the options say; ``device`` is only reported."""
     from tf_nst.quiet import tensorflow_start_silenced
 
+    masks = "--regions" if options.regions is not None else "--style_masks" if options.style_masks else None
+    if masks and options.serve:
+        raise UsageError(f"{masks}: for a command-line run; the web app takes no masks")
     if options.serve:  # its server's modules only now: they are an optional extra
         from tf_nst.web import serve
 
@@ -83,6 +86,8 @@ def run(options: RunOptions, config: StyleTransferConfig, device: str = "CPU") -
     if options.export_dir is not None:
         export(options, config)
     elif is_clip(options):
+        if masks:
+            raise UsageError(f"{masks}: masks a photo; a clip takes none")
         stylize_clip(options, config, device)
     else:
         if options.frames is not None or options.resume or options.frame_rate is not None:

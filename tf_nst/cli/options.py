@@ -38,6 +38,16 @@ class RunOptions:
     styles: tuple[str, ...] = option(
         (), "Style painting(s), comma-separated; their textures and colours are transferred.", flag="style"
     )
+    regions: str | None = option(
+        None,
+        "A mask of the photo's aspect ratio whose colours are regions (black and white: two), each painted by its "
+        "own style or kept (--region_styles); one photo only, not a batch or a clip.",
+    )
+    style_masks: tuple[str, ...] = option(
+        (),
+        "Per --style, a mask of the painting's aspect ratio, white where it gives its style (its sky for the "
+        "photo's sky); comma-separated, an empty entry for a whole painting.",
+    )
     output: str = option(
         "stylized.png",
         "Output image (format from the extension: .png, .jpg, .webp), or a directory for a batch.",
@@ -85,5 +95,11 @@ class RunOptions:
             raise UsageError(not_one_of("progress", self.progress, PROGRESS_MODES))
         if not 0 <= self.port <= 65535:
             raise UsageError(f"--port: must be 0 (a free port) to 65535, got {self.port}")
+        if self.regions is not None and (self.video or self.content is None):
+            raise UsageError(
+                f"--regions: masks one photo given by --content; {'a clip' if self.video else 'the demo'} takes none"
+            )
+        if self.style_masks and len(self.style_masks) != len(self.styles):
+            raise UsageError(f"--style_masks: {len(self.style_masks)} masks for {len(self.styles)} --style images")
         if self.frame_rate is not None and not self.frame_rate > 0:
             raise UsageError(f"--frame_rate: must be positive, got {self.frame_rate}")

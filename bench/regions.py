@@ -25,6 +25,7 @@ Writes ``bench/results/regions/`` (not committed): each result, ``<portrait>.jso
 from __future__ import annotations
 
 import argparse
+import pathlib
 import time
 
 import numpy as np
@@ -92,7 +93,7 @@ def region_features(maps: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, 
     return picked
 
 
-def own_share(judge, region: dict[str, np.ndarray], own: dict, other: dict) -> float:
+def own_share(region: dict[str, np.ndarray], own: dict, other: dict) -> float:
     """Mean over the judge's style layers of ``share`` of a region's features (``{layer: [N, C]}``), against
     the Gaussians of its own source and the other one."""
     from bench.judge import STYLE_LAYERS, frechet, gaussian
@@ -111,7 +112,7 @@ def measure(judge, result: np.ndarray, photo: np.ndarray, person: np.ndarray, so
     (own, other) Gaussians ``{layer: Gaussian}``; ``person`` the mask ``[H, W]`` (1 in the person)."""
     maps = judge.feature_maps(result)
     figures = {
-        f"own_{where}": own_share(judge, region_features(maps, mask), *sources[where])
+        f"own_{where}": own_share(region_features(maps, mask), *sources[where])
         for where, mask in (("background", 1.0 - person), ("person", person))
     }
     distance = distance_to_border(person > 0.5)
@@ -125,10 +126,7 @@ def gaussians(judge, image: np.ndarray, mask: np.ndarray | None = None) -> dict:
     """``{layer: Gaussian}`` of ``image``'s features at the judge's style layers (of ``mask``'s cells only)."""
     from bench.judge import STYLE_LAYERS, gaussian
 
-    maps = judge.feature_maps(image)
-    picked = (
-        region_features(maps, mask) if mask is not None else {n: m.reshape(-1, m.shape[-1]) for n, m in maps.items()}
-    )
+    picked = judge.features(image) if mask is None else region_features(judge.feature_maps(image), mask)
     return {name: gaussian(picked[name]) for name in STYLE_LAYERS}
 
 
@@ -160,7 +158,7 @@ def main() -> None:
     judge = Judge()
     folder = common.RESULTS / "regions"
     folder.mkdir(parents=True, exist_ok=True)
-    images = common.pathlib.Path(args.images)
+    images = pathlib.Path(args.images)
     for portrait in args.portraits.split(","):
         background, figure = PORTRAITS[portrait]
         paths = common.shared_images(portrait, f"{portrait}_mask", background, figure, folder=images)
@@ -172,24 +170,25 @@ def main() -> None:
             "two": dict(style=painting_paths, region_styles=None),
             "keep": dict(style=painting_paths[:1], region_styles=("1", "keep")),
         }
-        results, figures = {}, {}
+        results, seconds = {}, {}
         for name, run in runs.items():
             started = time.perf_counter()
             chosen = config.replace(region_styles=run["region_styles"])
-            result = tf_nst.stylize(photo_path, run["style"], chosen, regions=mask_path).numpy()[0]
-            seconds = time.perf_counter() - started
-            results[name] = result
-            common.save_png(result, folder / f"{portrait}__{name}.png")
-            size = result.shape[1::-1]
-            photo = resize(as_pixels(photo_path), size)
-            person = resize(as_pixels(mask_path), size)[..., 0]
-            paintings = [gaussians(judge, resize(as_pixels(p), size)) for p in painting_paths]
-            if name == "two":
-                sources = {"background": paintings, "person": paintings[::-1]}
-            else:
-                kept = gaussians(judge, photo, person)
-                sources = {"background": [paintings[0], kept], "person": [kept, paintings[0]]}
-            figures[name] = {"seconds": seconds, **measure(judge, result, photo, person, sources)}
+            results[name] = tf_nst.stylize(photo_path, run["style"], chosen, regions=mask_path).numpy()[0]
+            seconds[name] = time.perf_counter() - started
+            common.save_png(results[name], folder / f"{portrait}__{name}.png")
+        size = results["two"].shape[1::-1]  # both runs' size
+        photo = resize(as_pixels(photo_path), size)
+        person = resize(as_pixels(mask_path), size)[..., 0]
+        paintings = [gaussians(judge, resize(as_pixels(p), size)) for p in painting_paths]
+        kept = gaussians(judge, photo, person)
+        sources = {
+            "two": {"background": paintings, "person": paintings[::-1]},
+            "keep": {"background": [paintings[0], kept], "person": [kept, paintings[0]]},
+        }
+        figures = {}
+        for name, result in results.items():
+            figures[name] = {"seconds": seconds[name], **measure(judge, result, photo, person, sources[name])}
             print(portrait, name, {k: round(v, 3) for k, v in figures[name].items()}, flush=True)
         common.write_json(
             folder / f"{portrait}.json",
@@ -201,8 +200,6 @@ def main() -> None:
                 "machine": common.machine(),
             },
         )
-        photo = resize(as_pixels(photo_path), results["two"].shape[1::-1])
-        person = resize(as_pixels(mask_path), results["two"].shape[1::-1])[..., 0]
         sheet = common.contact_sheet(
             [
                 [

@@ -47,12 +47,10 @@ def _mask_name(mask: ImageLike, default: str) -> str:
 @dataclass(frozen=True)
 class RegionLayout:
     """A content image's regions at one level: the ``targets`` the loop needs (each painted region's weights at
-    the style layers' grids, the kept mask), each painted region's ``shares`` of the image, and the soft
-    ``masks`` ``[R, H, W]`` of every region."""
+    the style layers' grids, the kept mask) and each painted region's ``shares`` of the image."""
 
     targets: RegionTargets
     shares: list[float]
-    masks: np.ndarray
 
 
 def _size(pixels: np.ndarray) -> tuple[int, int]:
@@ -132,7 +130,7 @@ class Stylizer:
             raise ConfigError(f"--style_masks: {len(masks)} masks for {len(self.styles)} style images")
         read = []
         for index, (mask, style, style_name) in enumerate(zip(masks, self.styles, self.style_names)):
-            if mask is None or (isinstance(mask, str) and not mask):
+            if mask is None:
                 read.append(None)
                 continue
             name = _mask_name(mask, f"style mask {index + 1}")
@@ -226,10 +224,8 @@ class Stylizer:
         check_region_sizes(masks, painted, self._deepest_style_layer(), self.regions.name_region)
         kept_regions = [r for r, chosen in enumerate(self.region_styles) if not chosen]
         kept = masks[kept_regions].sum(0)[None, ..., None] if kept_regions else None
-        layers = used_style_layers(self.config)
-        weights = {name: w for name, w in layer_weights(masks[painted], layers).items()}
-        shares = [float(masks[r].mean()) for r in painted]
-        return RegionLayout(RegionTargets(weights, kept), shares, masks)
+        weights = layer_weights(masks[painted], used_style_layers(self.config))
+        return RegionLayout(RegionTargets(weights, kept), [float(masks[r].mean()) for r in painted])
 
     def __call__(
         self, content: ImageLike, callback: ProgressCallback | None = None, report_every: int = 10

@@ -73,6 +73,12 @@ def weighted_mean(features: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.cast(weights, tf.float32) * _widen(features), axis=[1, 2])
 
 
+def masked_squared_difference(images: tf.Tensor, target: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Mean over pixels and channels of ``mask * (images - target)^2``, ``[B]``. ``images`` and ``target``
+    ``[B or 1, H, W, 3]``, ``mask`` ``[B or 1, H, W, 1]`` in [0, 1]."""
+    return tf.reduce_mean(mask * tf.square(images - target), axis=[1, 2, 3])
+
+
 def content_loss(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     """Mean squared difference of feature maps ``[B, H, W, C]`` (target broadcastable): ``[B]``."""
     features = _widen(features)

@@ -192,12 +192,6 @@ def compute_targets(
     return Targets(content_features, content_weights, style.statistics, style.weights, weights, kept, photo)
 
 
-def keep_loss(images: tf.Tensor, photo: tf.Tensor, kept: tf.Tensor) -> tf.Tensor:
-    """Mean over pixels and channels of ``kept * (images - photo)^2``, ``[B]``: how far kept pixels moved from
-    the photo. ``images`` and ``photo`` ``[B or 1, H, W, 3]``, ``kept`` ``[1, H, W, 1]`` in [0, 1]."""
-    return tf.reduce_mean(kept * tf.square(images - photo), axis=[1, 2, 3])
-
-
 def batch_loss_terms(
     features: Mapping[str, tf.Tensor], images: tf.Tensor, targets: Targets, config: StyleTransferConfig
 ) -> dict[str, tf.Tensor]:
@@ -229,7 +223,7 @@ def pixel_terms(images: tf.Tensor, targets: Targets, config: StyleTransferConfig
         "tv": config.tv_weight * losses.total_variation_loss(images, config.tileable) if config.tv_weight else zero
     }
     if targets.kept is not None:
-        terms["keep"] = config.keep_weight * keep_loss(images, targets.photo, targets.kept)
+        terms["keep"] = config.keep_weight * losses.masked_squared_difference(images, targets.photo, targets.kept)
     return terms
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from tf_nst.losses import masked_squared_difference
+
 
 @dataclass(frozen=True)
 class TemporalTarget:
@@ -20,6 +22,6 @@ class TemporalTarget:
 
 
 def temporal_loss(image: tf.Tensor, target: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """Masked mean squared difference, ``[B]``: mean over pixels and channels of mask * (image - target)^2.
-    ``image`` and ``target`` ``[B, H, W, 3]``, ``mask`` ``[B, H, W, 1]``."""
-    return tf.reduce_mean(mask * tf.square(image - target), axis=[1, 2, 3])
+    """How far ``image`` moved from the warped previous result ``target`` where ``mask`` is set, ``[B]``
+    (``tf_nst.losses.masked_squared_difference``)."""
+    return masked_squared_difference(image, target, mask)

@@ -138,10 +138,7 @@ class _Session:
                 self.temporal.mask.assign(tf.convert_to_tensor(temporal.mask, tf.float32))
         held = self.targets
         for name, value in targets.content.items():
-            if name in held.content:
-                held.content[name].assign(value)
-            else:
-                held.content[name] = tf.Variable(value, name=name)
+            hold(held.content, name, value, name)
             held.content_weights[name].assign(targets.content_weights[name])
         for name, values in targets.statistics.items():
             if name in held.statistics:
@@ -151,10 +148,7 @@ class _Session:
                 held.statistics[name] = tuple(tf.Variable(value, name=f"{name}_style") for value in values)
             held.style_weights[name].assign(targets.style_weights[name])
         for name, value in targets.region_weights.items():
-            if name in held.region_weights:
-                held.region_weights[name].assign(value)
-            else:
-                held.region_weights[name] = tf.Variable(value, name=f"{name}_region_weights")
+            hold(held.region_weights, name, value, f"{name}_region_weights")
         if held.kept is not None:
             held.kept.assign(targets.kept)
             held.photo.assign(targets.photo)
@@ -164,6 +158,14 @@ class _Session:
             elif variable.name != "learning_rate":
                 zero_in_place(variable.value)
         self.health.assign([0, 0])
+
+
+def hold(variables: dict[str, tf.Variable], key: str, value: tf.Tensor, name: str) -> None:
+    """Assign ``value`` to ``variables[key]``, made (as ``name``, shaped as ``value``) the first time."""
+    if key in variables:
+        variables[key].assign(value)
+    else:
+        variables[key] = tf.Variable(value, name=name)
 
 
 def zero_in_place(variable: tf.Variable) -> None:

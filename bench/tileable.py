@@ -11,15 +11,16 @@ near 1 is no seam; without ``tileable`` the border joins two edges the optimisat
     python -m bench.tileable                                   # starry_night at 256 px, default steps
     python -m bench.tileable --style=mosaic --size=512 --steps=80 --set tv_weight=2
 
-Writes to ``bench/results/`` (not committed) ``tileable_<style>_<size>.json``, each run's 2x2 repeat at 100%
-(``..._tileable_2x2.png``, ``..._plain_2x2.png``) and ``..._sheet.png``: the two repeats and, below them, the
-repeats' middle (where the four tiles meet) enlarged 3x, for a person to look at.
+Writes to ``bench/results/`` (not committed) ``tileable_<style>_<size>[_<settings>].json``, each run's 2x2
+repeat at 100% (``..._tileable_2x2.png``, ``..._plain_2x2.png``) and ``..._sheet.png``: the two repeats and,
+below them, the repeats' middle (where the four tiles meet) enlarged 3x, for a person to look at.
 Uses the shared painting when present, else the built-in demo painting.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 
 import numpy as np
@@ -47,6 +48,13 @@ def seam_energy(result: np.ndarray, step: int) -> dict:
         "ratio": border / elsewhere,
         "grid_ratio": border / on_grid,
     }
+
+
+def run_name(style: str, size: int, settings: list[str]) -> str:
+    """The stem of a run's result files: ``tileable_<style>_<size>``, then each setting that changed it
+    (``--set`` items, steps, seed) with ``=`` as ``-``, so runs with other settings do not overwrite it."""
+    changed = [re.sub(r"[^A-Za-z0-9._-]+", "-", setting) for setting in settings]
+    return "_".join([f"tileable_{style}_{size}", *changed])
 
 
 def middle(result: np.ndarray) -> np.ndarray:
@@ -77,6 +85,8 @@ def main() -> None:
     config = tf_nst.StyleTransferConfig(**overrides).replace(**changes)
     step = wrap_step(config.content_layers + config.style_layers)
     grey = np.full((args.size, args.size, 3), 0.5, np.float32)
+    settings = args.set + [f"steps={args.steps}"] * bool(args.steps) + [f"seed={args.seed}"] * bool(args.seed)
+    stem = common.RESULTS / run_name(name, args.size, settings)
     runs, results = {}, {}
     for tileable in (True, False):
         started = time.perf_counter()
@@ -85,15 +95,14 @@ def main() -> None:
         runs[key] = {"seconds": time.perf_counter() - started, "size": list(result.shape[1::-1])}
         runs[key].update(seam_energy(result, step))
         results[key] = result
-        common.save_png(np.tile(result, (2, 2, 1)), common.RESULTS / f"tileable_{name}_{args.size}_{key}_2x2.png")
+        common.save_png(np.tile(result, (2, 2, 1)), stem.parent / f"{stem.name}_{key}_2x2.png")
         print(
             f"{key:8s} {result.shape[1]}x{result.shape[0]}  across the border {runs[key]['border']:.5f}, elsewhere "
             f"{runs[key]['elsewhere']:.5f}: ratio {runs[key]['ratio']:.2f} (against the {step} px grid's lines: "
             f"{runs[key]['grid_ratio']:.2f})  {runs[key]['seconds']:.0f} s"
         )
-    stem = common.RESULTS / f"tileable_{name}_{args.size}"
     common.write_json(
-        stem.with_suffix(".json"),
+        stem.parent / f"{stem.name}.json",
         {"style": name, "config": vars(config), "runs": runs, "machine": common.machine()},
     )
     captions = {key: f"{key}: 2x2 repeat, border/elsewhere {runs[key]['ratio']:.2f}" for key in runs}

@@ -51,3 +51,9 @@ def test_a_2x2_repeat_of_a_wrapping_texture_has_no_seam_and_of_a_ramp_one():
     assert tileable.seam_energy(wrapping.astype(np.float32), 16)["ratio"] == pytest.approx(1.0, abs=0.1)
     ramp = np.repeat(x[..., None], 3, axis=-1).astype(np.float32)
     assert tileable.seam_energy(ramp, 16)["ratio"] > 100
+
+
+def test_tileable_runs_with_other_settings_get_their_own_files():
+    assert tileable.run_name("starry_night", 256, []) == "tileable_starry_night_256"
+    named = tileable.run_name("mosaic", 512, ["tv_weight=0.5", "style_layers=block1_conv1,block2_conv1", "seed=1"])
+    assert named == "tileable_mosaic_512_tv_weight-0.5_style_layers-block1_conv1-block2_conv1_seed-1"

@@ -158,17 +158,18 @@ def main() -> None:
     parser.add_argument("--weight", type=float, default=5.0, help="weight of the nearest-neighbour term")
     parser.add_argument(
         "--regime",
-        choices=("target", "split"),
+        choices=("target", "split", "none"),
         default="target",
-        help="a target matched per "
-        "level (NNST's hypercolumn regime) or nearest features found at every step (its last pass)",
+        help="a target matched per level (NNST's hypercolumn regime), nearest features found at every step (its "
+        "last pass), or none (tf_nst as it is, to time beside them)",
     )
     parser.add_argument("--layers", default=",".join(HYPERCOLUMN_LAYERS), help="split: the layers matched")
     parser.add_argument("--samples", type=int, default=4096, help="split: painting features kept per layer")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "nearest")
     parser.add_argument("--set", action="append", default=[], help=SET_HELP)
     args = parser.parse_args()
-    NearestTerm(args.weight, args.regime, args.samples, tuple(args.layers.split(",")))
+    if args.regime != "none":  # none: tf_nst as it is, for timing beside a regime
+        NearestTerm(args.weight, args.regime, args.samples, tuple(args.layers.split(",")))
     config = StyleTransferConfig(**config_overrides(args.set))
     args.out.mkdir(parents=True, exist_ok=True)
     seconds = {}

@@ -68,9 +68,15 @@ class NearestTerm:
     matches (``target``) or samples the painting's features (``split``)."""
 
     def __init__(
-        self, weight: float, regime: str = "target", samples: int = 4096, layers: tuple[str, ...] = HYPERCOLUMN_LAYERS
+        self,
+        weight: float,
+        regime: str = "target",
+        samples: int = 4096,
+        layers: tuple[str, ...] = HYPERCOLUMN_LAYERS,
+        search_dtype: str = "float32",
     ):
         self.weight, self.regime, self.samples, self.layers = weight, regime, samples, layers
+        self.search_dtype = tf.as_dtype(search_dtype)  # of the split regime's similarity products
         self.keys: dict[tuple[tuple[int, ...], str], tf.Variable] = {}
         self.styles: list[tf.Tensor] = []
         self.targets: dict[tuple[int, ...], tf.Variable] = {}
@@ -134,7 +140,8 @@ class NearestTerm:
             picked = layer[0, offset[0] :: stride, offset[1] :: stride, :]
             rows = centered_unit(tf.reshape(picked, [-1, layer.shape[-1]]))
             keys = self.keys[(shape, name)]
-            nearest = tf.argmax(tf.matmul(tf.stop_gradient(rows), keys, transpose_b=True), axis=1)
+            search = tf.cast(tf.stop_gradient(rows), self.search_dtype), tf.cast(keys, self.search_dtype)
+            nearest = tf.argmax(tf.matmul(*search, transpose_b=True), axis=1)
             total += tf.reduce_mean(1.0 - tf.reduce_sum(rows * tf.gather(keys, nearest), 1))
         return total
 
@@ -165,11 +172,14 @@ def main() -> None:
     )
     parser.add_argument("--layers", default=",".join(HYPERCOLUMN_LAYERS), help="split: the layers matched")
     parser.add_argument("--samples", type=int, default=4096, help="split: painting features kept per layer")
+    parser.add_argument(
+        "--search_dtype", choices=("float32", "bfloat16"), default="float32", help="split: the similarities' type"
+    )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "nearest")
     parser.add_argument("--set", action="append", default=[], help=SET_HELP)
     args = parser.parse_args()
     if args.regime != "none":  # none: tf_nst as it is, for timing beside a regime
-        NearestTerm(args.weight, args.regime, args.samples, tuple(args.layers.split(",")))
+        NearestTerm(args.weight, args.regime, args.samples, tuple(args.layers.split(",")), args.search_dtype)
     config = StyleTransferConfig(**config_overrides(args.set))
     args.out.mkdir(parents=True, exist_ok=True)
     seconds = {}

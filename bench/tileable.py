@@ -86,7 +86,7 @@ def main() -> None:
     step = wrap_step(config.content_layers + config.style_layers)
     grey = np.full((args.size, args.size, 3), 0.5, np.float32)
     settings = args.set + [f"steps={args.steps}"] * bool(args.steps) + [f"seed={args.seed}"] * bool(args.seed)
-    stem = common.RESULTS / run_name(name, args.size, settings)
+    stem = run_name(name, args.size, settings)
     runs, results = {}, {}
     for tileable in (True, False):
         started = time.perf_counter()
@@ -95,14 +95,14 @@ def main() -> None:
         runs[key] = {"seconds": time.perf_counter() - started, "size": list(result.shape[1::-1])}
         runs[key].update(seam_energy(result, step))
         results[key] = result
-        common.save_png(np.tile(result, (2, 2, 1)), stem.parent / f"{stem.name}_{key}_2x2.png")
+        common.save_png(np.tile(result, (2, 2, 1)), common.RESULTS / f"{stem}_{key}_2x2.png")
         print(
             f"{key:8s} {result.shape[1]}x{result.shape[0]}  across the border {runs[key]['border']:.5f}, elsewhere "
             f"{runs[key]['elsewhere']:.5f}: ratio {runs[key]['ratio']:.2f} (against the {step} px grid's lines: "
             f"{runs[key]['grid_ratio']:.2f})  {runs[key]['seconds']:.0f} s"
         )
     common.write_json(
-        stem.parent / f"{stem.name}.json",
+        common.RESULTS / f"{stem}.json",
         {"style": name, "config": vars(config), "runs": runs, "machine": common.machine()},
     )
     captions = {key: f"{key}: 2x2 repeat, border/elsewhere {runs[key]['ratio']:.2f}" for key in runs}
@@ -115,8 +115,8 @@ def main() -> None:
         title=f"tileable: {name} at {args.size} px, noise start, content weight 0",
         margin=8,
     )
-    common.save_png(sheet, stem.parent / f"{stem.name}_sheet.png")
-    print(f"wrote {stem}.json and {stem}_sheet.png")
+    common.save_png(sheet, common.RESULTS / f"{stem}_sheet.png")
+    print(f"wrote {common.RESULTS / stem}.json and {common.RESULTS / stem}_sheet.png")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from bench.common import RESULTS, SET_HELP, SHARED_IMAGES, config_overrides, fin
 from tf_nst import transfer
 from tf_nst.api import stylize
 from tf_nst.config import StyleTransferConfig
+from tf_nst.transfer import hold
 
 HYPERCOLUMN_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 
@@ -78,7 +79,7 @@ class NearestTerm:
         self.weight, self.regime, self.samples, self.layers = weight, regime, samples, layers
         self.search_dtype = tf.as_dtype(search_dtype)  # of the split regime's similarity products
         self.keys: dict[tuple[tuple[int, ...], str], tf.Variable] = {}
-        self.styles: list[tf.Tensor] = []
+        self.style_features: list[dict[str, tf.Tensor]] = []
         self.targets: dict[tuple[int, ...], tf.Variable] = {}
         self.loss_terms = transfer.loss_terms
         self.style_targets = transfer.StyleTransfer.style_targets
@@ -91,43 +92,38 @@ class NearestTerm:
         return max(1, shape[1] // 4), max(1, shape[2] // 4)
 
     def recording_style_targets(self, owner, styles, *args, **kwargs):
-        self.styles = [tf.convert_to_tensor(s, tf.float32) for s in (styles if isinstance(styles, list) else [styles])]
+        """tf_nst's own, after keeping the painting's features at this level (the styles as it resized them)."""
+        images = styles if isinstance(styles, list) else [styles]
+        self.style_features = [owner.model(tf.convert_to_tensor(s, tf.float32), training=False) for s in images]
         return self.style_targets(owner, styles, *args, **kwargs)
 
     def matching_run(self, owner, content, style, *args, **kwargs):
+        """tf_nst's own, after matching (``target``) or sampling (``split``) the painting's features."""
         init_image = kwargs.get("init_image", args[2] if len(args) > 2 else None)
         query = tf.convert_to_tensor(content if init_image is None else init_image, tf.float32)
-        model = owner.model
+        shape = tuple(query.shape)
         if self.regime == "split":
-            self.sample_style_features(model, tuple(query.shape))
-            return self.run(owner, content, style, *args, **kwargs)
-        grid = self.grid(tuple(query.shape))
-        columns = hypercolumns(model(query, training=False), grid)
-        keys = []
-        for image in self.styles:
-            features = model(image, training=False)
-            keys.append(tf.reshape(hypercolumns(features, self.grid(tuple(image.shape))), [-1, columns.shape[-1]]))
-        target = nearest_target(columns, tf.concat(keys, 0))
-        key = tuple(query.shape)
-        if key in self.targets:
-            self.targets[key].assign(target)
+            rng = np.random.default_rng(0)
+            for name in self.layers:
+                hold(self.keys, (shape, name), self.sampled_keys(name, rng), f"{name}_nearest")
         else:
-            self.targets[key] = tf.Variable(target, name="nearest_target")
+            columns = hypercolumns(owner.model(query, training=False), self.grid(shape))
+            keys = [
+                # the first layer's map has the painting's size
+                tf.reshape(hypercolumns(f, self.grid(f[HYPERCOLUMN_LAYERS[0]].shape)), [-1, columns.shape[-1]])
+                for f in self.style_features
+            ]
+            hold(self.targets, shape, nearest_target(columns, tf.concat(keys, 0)), "nearest_target")
         return self.run(owner, content, style, *args, **kwargs)
 
-    def sample_style_features(self, model, shape: tuple[int, ...]) -> None:
-        """Each hypercolumn layer's style features, ``samples`` random positions of all styles, ``[N, C]``."""
-        features = [model(image, training=False) for image in self.styles]
-        rng = np.random.default_rng(0)
-        for name in self.layers:
-            rows = tf.concat([tf.reshape(tf.cast(f[name], tf.float32), [-1, f[name].shape[-1]]) for f in features], 0)
-            picked = rng.choice(int(rows.shape[0]), min(self.samples, int(rows.shape[0])), replace=False)
-            value = centered_unit(tf.gather(rows, picked))
-            key = (shape, name)
-            if key in self.keys and self.keys[key].shape == value.shape:
-                self.keys[key].assign(value)
-            else:
-                self.keys[key] = tf.Variable(value, name=f"{name}_nearest")
+    def sampled_keys(self, name: str, rng: np.random.Generator) -> tf.Tensor:
+        """``samples`` random positions of all the paintings' features at layer ``name``, centred and of unit
+        length, ``[N, C]``."""
+        rows = tf.concat(
+            [tf.reshape(tf.cast(f[name], tf.float32), [-1, f[name].shape[-1]]) for f in self.style_features], 0
+        )
+        picked = rng.choice(int(rows.shape[0]), min(self.samples, int(rows.shape[0])), replace=False)
+        return centered_unit(tf.gather(rows, picked))
 
     def split_distance(self, features, shape: tuple[int, ...]) -> tf.Tensor:
         """NNST's last pass: each layer's features (at most 64x64 positions, a random offset of a stride)
@@ -145,16 +141,18 @@ class NearestTerm:
             total += tf.reduce_mean(1.0 - tf.reduce_sum(rows * tf.gather(keys, nearest), 1))
         return total
 
+    def target_distance(self, features, shape: tuple[int, ...]) -> tf.Tensor:
+        """The hypercolumn regime: mean cosine distance of the image's hypercolumns to the level's target."""
+        target = self.targets[shape]
+        columns = hypercolumns(features, tuple(target.shape[1:3]))
+        return tf.reduce_mean(
+            1.0 - tf.reduce_sum(tf.math.l2_normalize(columns, -1) * tf.math.l2_normalize(target, -1), -1)
+        )
+
     def terms(self, features, image, targets, config):
         terms = self.loss_terms(features, image, targets, config)
-        if self.regime == "split":
-            terms["nearest"] = self.weight * self.split_distance(features, tuple(image.shape))
-            terms["total"] = terms["total"] + terms["nearest"]
-            return terms
-        target = self.targets[tuple(image.shape)]
-        columns = hypercolumns(features, tuple(target.shape[1:3]))
-        cosine = tf.reduce_sum(tf.math.l2_normalize(columns, -1) * tf.math.l2_normalize(target, -1), -1)
-        terms["nearest"] = self.weight * tf.reduce_mean(1.0 - cosine)
+        distance = self.split_distance if self.regime == "split" else self.target_distance
+        terms["nearest"] = self.weight * distance(features, tuple(image.shape))
         terms["total"] = terms["total"] + terms["nearest"]
         return terms
 

@@ -36,9 +36,9 @@ def test_tile_interiors_partition_the_image(height, width, tile):
     assert (cover == 1).all()
 
 
-@pytest.mark.parametrize("style_loss", ["gaussian", "gram"])
-def test_tiled_loss_and_gradient_equal_the_plain_ones(random_model, style_loss):
-    config = StyleTransferConfig(precision="float32", style_loss=style_loss)
+@pytest.mark.parametrize("style_loss, neighbor_weight", [("gaussian", 0.0), ("gram", 0.0), ("gaussian", 3.0)])
+def test_tiled_loss_and_gradient_equal_the_plain_ones(random_model, style_loss, neighbor_weight):
+    config = StyleTransferConfig(precision="float32", style_loss=style_loss, neighbor_weight=neighbor_weight)
     rng = np.random.default_rng(0)
     content = tf.constant(rng.random((1, 96, 128, 3)), tf.float32)
     image = tf.Variable(tf.clip_by_value(content + tf.constant(rng.normal(0, 0.1, content.shape), tf.float32), 0, 1))
@@ -53,7 +53,8 @@ def test_tiled_loss_and_gradient_equal_the_plain_ones(random_model, style_loss):
     for name in config.content_layers:
         np.testing.assert_allclose(features[name].numpy(), targets.content[name].numpy(), rtol=1e-5, atol=1e-4)
     terms, gradient = tiled.loss_and_gradient(image)
-    for name in ("content", "style", "tv", "total"):
+    assert terms.keys() == plain.keys() and ("neighbor" in plain) == bool(neighbor_weight)
+    for name in plain:
         np.testing.assert_allclose(float(terms[name]), float(plain[name]), rtol=1e-5)
     assert float(tf.norm(gradient - expected) / tf.norm(expected)) < 1e-4
 

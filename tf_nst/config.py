@@ -81,6 +81,12 @@ class StyleTransferConfig:
     content_weight: float = option(1.0, "alpha: weight of the content loss.")
     # 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
     style_weight: float = option(STYLE_WEIGHT, "beta: weight of the style loss.")
+    neighbor_weight: float = option(
+        0.0,
+        "Weight of the nearest-neighbour term (Neural Neighbor Style Transfer's matching): each feature of the "
+        "style layers pulled towards the most similar of the painting's, so strokes follow the photo's shapes "
+        "(0: off; with --regions, each region's own paintings).",
+    )
     # mean absolute neighbour difference; kept, not re-tuned
     tv_weight: float = option(1.0, "Weight of the total-variation (smoothness) loss.")
     learning_rate: float = option(0.02, "Adam step size in [0, 1] pixel units (L-BFGS: first step's scale).")
@@ -164,7 +170,7 @@ class StyleTransferConfig:
         _require_choice(self.optimizer, "optimizer", OPTIMIZERS)
         _require_choice(self.style_loss, "style_loss", STYLE_LOSSES)
         _require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "neighbor_weight", "tv_weight"):
             _require_non_negative(getattr(self, name), name)
         _require(
             math.isfinite(self.learning_rate) and self.learning_rate > 0,

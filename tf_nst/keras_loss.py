@@ -20,7 +20,14 @@ from tf_nst.features import check_outputs
 from tf_nst.features import feature_model as default_feature_model
 from tf_nst.io.images import ImageLike, as_pixels, style_list
 from tf_nst.layers import BELOW_MIN_SIDE, MIN_SIDE, wrap_step
-from tf_nst.objective import StyleTargets, Targets, batch_loss_terms, content_targets, style_targets
+from tf_nst.objective import (
+    StyleTargets,
+    Targets,
+    batch_loss_terms,
+    content_targets,
+    style_targets,
+    used_style_layers,
+)
 
 
 def _check_images(images: tf.Tensor, name: str) -> None:
@@ -74,8 +81,9 @@ class StyleContentLoss(keras.losses.Loss):
 
     ``call(y_true, y_pred)`` returns the loss of each image, ``[B]``; ``reduction`` (Keras' default: the mean
     over the batch) and ``sample_weight`` apply as for any Keras loss. ``get_config`` holds the config, the
-    style targets (statistics as nested lists: about 600k numbers for the default style layers) and which
-    feature model was used; ``from_config`` rebuilds the default one, and needs a custom one passed to it.
+    style targets (statistics as nested lists: about 600k numbers for the default style layers, and with
+    ``neighbor_weight`` about 2M of the painting's features) and which feature model was used; ``from_config``
+    rebuilds the default one, and needs a custom one passed to it.
     """
 
     def __init__(
@@ -102,11 +110,20 @@ class StyleContentLoss(keras.losses.Loss):
         missing = [n for n in config.style_layers if n not in style.statistics or n not in style.weights]
         if missing:
             raise ConfigError(f"the style targets have no statistics for style layer(s) {', '.join(missing)}")
+        neighbor_layers = used_style_layers(config) if config.neighbor_weight else []
+        missing = [n for n in neighbor_layers if n not in style.neighbors]
+        if missing:
+            raise ConfigError(
+                f"the style targets have no painting features for the nearest-neighbour term at {', '.join(missing)} "
+                "(made with neighbor_weight 0?)"
+            )
         self.style_targets = StyleTargets(
             {n: tuple(tf.constant(s, tf.float32) for s in style.statistics[n]) for n in config.style_layers},
             {n: float(style.weights[n]) for n in config.style_layers},
             config.style_loss,
+            {n: tf.constant(style.neighbors[n], tf.float32) for n in neighbor_layers},
         )
+        self.draw = tf.Variable(0, dtype=tf.int32, trainable=False, name="draw")  # numbers the calls
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         """Total loss of each generated image in ``y_pred`` against its content image in ``y_true``: ``[B]``."""
@@ -124,7 +141,16 @@ class StyleContentLoss(keras.losses.Loss):
             self.feature_model(content, training=False), self.config.content_layers
         )
         style = self.style_targets
-        targets = Targets(content_features, content_weights, style.statistics, style.weights)
+        if style.neighbors:  # each call matches other positions
+            self.draw.assign_add(1)
+        targets = Targets(
+            content_features,
+            content_weights,
+            style.statistics,
+            style.weights,
+            neighbors=style.neighbors,
+            draw=self.draw,
+        )
         features = self.feature_model(generated, training=False)
         return batch_loss_terms(features, generated, targets, self.config)["total"]
 
@@ -139,6 +165,7 @@ class StyleContentLoss(keras.losses.Loss):
                 "statistics": {n: [s.numpy().tolist() for s in v] for n, v in self.style_targets.statistics.items()},
                 "weights": dict(self.style_targets.weights),
                 "style_loss": self.style_targets.style_loss,
+                "neighbors": {n: v.numpy().tolist() for n, v in self.style_targets.neighbors.items()},
             },
             "feature_model": "custom" if self.custom_feature_model else "default",
         }
@@ -158,5 +185,6 @@ class StyleContentLoss(keras.losses.Loss):
             {n: tuple(tf.constant(s, tf.float32) for s in v) for n, v in saved["statistics"].items()},
             {n: float(w) for n, w in saved["weights"].items()},
             saved["style_loss"],
+            {n: tf.constant(v, tf.float32) for n, v in saved.get("neighbors", {}).items()},
         )
         return cls(targets, _config_from_dict(config.pop("config")), feature_model, **config)

@@ -12,6 +12,8 @@ Normalization, where it departs from the paper:
 - ``gaussian_style_distance`` is the squared 2-Wasserstein distance between Gaussians fitted to the features
   (mean and covariance), divided by the channel count; its matrix square roots come from Newton-Schulz
   iterations, matrix products only.
+- ``nearest_distance`` is Neural Neighbor Style Transfer's matching (Kolkin et al., 2022): each of an image's
+  features, less the image's mean, against the most similar of a painting's, by cosine distance.
 Each style layer's term is divided by the size of its target in ``tf_nst.objective``, so weights are scale-free.
 """
 
@@ -179,6 +181,23 @@ def gaussian_size(mean: tf.Tensor, cov: tf.Tensor) -> tf.Tensor:
     distance from a point mass at 0, divided by C, the scale ``gaussian_style_distance`` is relative to."""
     channels = tf.cast(tf.shape(mean)[-1], tf.float32)
     return (tf.reduce_sum(tf.square(mean)) + tf.reduce_sum(tf.linalg.trace(cov))) / channels
+
+
+def centred_unit(rows: tf.Tensor, mean: tf.Tensor) -> tf.Tensor:
+    """``rows`` ``[..., C]`` less ``mean`` (broadcastable), each scaled to unit length, float32."""
+    return tf.math.l2_normalize(_widen(rows) - tf.cast(mean, tf.float32), axis=-1)
+
+
+def nearest_distance(queries: tf.Tensor, keys: tf.Tensor, search_dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """Cosine distance of each of ``queries`` ``[B, P, C]`` to its nearest of each set of ``keys`` ``[R, N, C]``
+    (or one set ``[N, C]``; all of unit length): ``[B, R, P]`` in [0, 2]. The nearest is found in
+    ``search_dtype`` (bfloat16 halves its cost) and held fixed: the gradient pulls each query towards it."""
+    queries = _widen(queries)
+    keys = tf.cast(keys if keys.shape.rank == 3 else keys[None], tf.float32)
+    search = tf.cast(tf.stop_gradient(queries), search_dtype), tf.cast(keys, search_dtype)
+    nearest = tf.argmax(tf.einsum("bpc,rnc->brpn", *search), axis=-1)  # [B, R, P]
+    picked = tf.gather(keys, tf.transpose(nearest, [1, 0, 2]), batch_dims=1)  # [R, B, P, C]
+    return 1.0 - tf.einsum("bpc,rbpc->brp", queries, picked)
 
 
 def gram_distance(gram: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:

@@ -15,6 +15,9 @@ One evaluation makes two passes over the tiles:
 2. forward and backward per tile: the gradient of ``<d style / d moments, tile moments>`` plus the tile's
    content term with respect to the tile's pixels, added into the image's gradient.
 
+The nearest-neighbour term (``tf_nst.objective.neighbor_term``) is a mean of per-position terms given the image's
+mean features, which the first pass sums too: the second adds each tile's matched positions' distances.
+
 By the chain rule that is the gradient of the whole objective, to rounding. Only one tile's activations exist
 at a time; the cost is about 4/3 of a plain evaluation (the extra forward pass) times the halo's overlap.
 """
@@ -26,12 +29,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tf_nst import losses
 from tf_nst.config import StyleTransferConfig
 from tf_nst.layers import layer_stride, tile_halo
-from tf_nst.objective import STYLE_LOSS_FUNCTIONS, Statistics, Targets, pixel_terms, style_term, used_style_layers
+from tf_nst.objective import (
+    STYLE_LOSS_FUNCTIONS,
+    Statistics,
+    Targets,
+    neighbor_grid,
+    on_grid,
+    pixel_terms,
+    sample_rows,
+    search_dtype,
+    style_term,
+    used_style_layers,
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class TiledObjective:
     ``moments(image)`` sums the style moments of ``moment_layers`` (default: the used style layers; any image
     of ``shape``, such as a style image, needs no ``targets`` for it), or with ``region_weights``
     (``{layer: [R, h, w, 1]}``, see ``tf_nst.regions``) each region's;
+    ``samples(image, ...)`` draws features at random positions, as ``tf_nst.objective.sample_rows`` does;
     ``loss_and_gradient(image)`` returns the loss terms (as ``tf_nst.objective.loss_terms``) and the
     gradient of their total, both equal to the plain objective's to rounding.
     """
@@ -116,6 +132,7 @@ class TiledObjective:
         crop, offsets = tf.TensorSpec([1, None, None, 3], tf.float32), tf.TensorSpec([6], tf.int32)
         self._content_features = tf.function(self._content_features_eager, input_signature=[crop, offsets])
         self._tile_moments = tf.function(self._tile_moments_eager, input_signature=[crop, offsets])
+        self._tile_features = tf.function(self._tile_features_eager, input_signature=[crop, offsets])
         self._tile_gradient = tf.function(self._tile_gradient_eager, reduce_retracing=True)
         self._style = tf.function(self._style_eager)
 
@@ -152,20 +169,61 @@ class TiledObjective:
                 rows[name][-1].append(part)
         return {name: tf.concat([tf.concat(row, axis=2) for row in r], axis=1) for name, r in rows.items()}
 
-    def _tile_moments_eager(self, crop: tf.Tensor, offsets: tf.Tensor) -> dict[str, Statistics]:
+    def _neighbors(self) -> dict[str, tf.Tensor]:
+        """The targets' painting features of the nearest-neighbour term, by layer (none: the term is off)."""
+        return dict(self.targets.neighbors) if self.targets is not None and self.config.neighbor_weight else {}
+
+    def _tile_moments_eager(self, crop: tf.Tensor, offsets: tf.Tensor) -> tuple[dict, dict]:
         maps = self.model(crop, training=False)
-        moments = {}
+        moments, means = {}, {}
         for name in self.style_layers:
-            moments[name] = self._moments(_interior(maps[name], offsets, self.strides[name]), offsets, name)
-        return moments
+            part = _interior(maps[name], offsets, self.strides[name])
+            moments[name] = self._moments(part, offsets, name)
+            if name in self._neighbors():
+                means[name] = self._share(part, name) * losses.feature_mean(part)
+        return moments, means
 
     def moments(self, image: tf.Tensor) -> dict[str, Statistics]:
         """The style layers' moments of the whole ``image``: its tile interiors', weighted by their share."""
+        return self._moments_and_means(image)[0]
+
+    def _moments_and_means(self, image: tf.Tensor) -> tuple[dict, dict]:
+        """``moments(image)``, and the mean features ``[1, C]`` of the nearest-neighbour term's layers."""
         total = None
         for tile in self.tiles:
-            moments = self._tile_moments(self._crop(image, tile), _offsets(tile))
-            total = moments if total is None else tf.nest.map_structure(tf.add, total, moments)
+            parts = self._tile_moments(self._crop(image, tile), _offsets(tile))
+            total = parts if total is None else tf.nest.map_structure(tf.add, total, parts)
         return total
+
+    def _tile_features_eager(self, crop: tf.Tensor, offsets: tf.Tensor) -> dict[str, tf.Tensor]:
+        maps = self.model(crop, training=False)
+        return {name: _interior(maps[name], offsets, self.strides[name]) for name in self.style_layers}
+
+    def samples(
+        self,
+        image: tf.Tensor,
+        counts: Mapping[str, int],
+        rng: np.random.Generator,
+        weights: Mapping[str, tf.Tensor] | None = None,
+    ) -> dict[str, tf.Tensor]:
+        """``counts[layer]`` features of ``image`` at random positions of each layer, ``[count, C]`` float32,
+        drawn with probability ``weights`` ``{layer: [1, h, w, 1]}`` (default: uniform), each tile's share of
+        them its share of the positions (or of the weights)."""
+        parts = [(tile, self._tile_features(self._crop(image, tile), _offsets(tile))) for tile in self.tiles]
+        rows = {}
+        for name, count in counts.items():
+            stride = self.strides[name]
+            masses, masks = [], []
+            for tile, features in parts:
+                part = features[name]
+                mask = None if weights is None else _region(weights[name], _offsets(tile), tf.shape(part)[1:3], stride)
+                masks.append(mask)
+                masses.append(float(tf.size(part[..., 0])) if mask is None else float(tf.reduce_sum(mask)))
+            shares = rng.multinomial(count, np.asarray(masses) / sum(masses))
+            rows[name] = tf.concat(
+                [sample_rows(f[name], int(k), rng, m) for (_, f), m, k in zip(parts, masks, shares) if k], axis=0
+            )
+        return rows
 
     def _style_eager(self, moments: dict[str, Statistics]) -> tuple[tf.Tensor, dict[str, Statistics]]:
         with tf.GradientTape() as tape:
@@ -173,9 +231,46 @@ class TiledObjective:
             style = self.config.style_weight * style_term(moments, self.targets, self.config)[0]
         return style, tape.gradient(style, moments)
 
+    def _neighbor_grids(self) -> dict[str, tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
+        """Per layer of the nearest-neighbour term, this evaluation's stride and offset of the whole image's map
+        (``tf_nst.objective.neighbor_grid``), and what each matched position's distance is divided by: their
+        count, or with regions each region's weights on them over its share ``[R, 1]``."""
+        grids = {}
+        for index, name in enumerate(self._neighbors()):
+            height, width = self.height // self.strides[name], self.width // self.strides[name]
+            stride, offset = neighbor_grid(height, width, self.config.seed, self.targets.draw, index)
+            if self.region_weights:
+                matched = on_grid(self.region_weights[name], stride, offset)
+                mass = tf.maximum(tf.reduce_sum(matched, axis=[1, 2, 3]), 1e-12) / self.targets.shares
+                grids[name] = (stride, offset, mass[:, None])
+            else:
+                count = ((height - offset[0] + stride - 1) // stride) * ((width - offset[1] + stride - 1) // stride)
+                grids[name] = (stride, offset, tf.cast(count, tf.float32))
+        return grids
+
+    def _tile_neighbor(self, part: tf.Tensor, offsets: tf.Tensor, name: str, mean: tf.Tensor, grid: tuple) -> tf.Tensor:
+        """A tile's interior ``part`` of layer ``name``'s share of the nearest-neighbour term: its matched
+        positions' distances, divided as ``_neighbor_grids`` says."""
+        stride, offset, divisor = grid
+        corner = offsets[4:6] // self.strides[name]  # the interior's top left at the layer's grid
+        first = (offset - corner) % stride  # the first matched row and column in it
+        queries = losses.centred_unit(on_grid(part, stride, first), mean[:, None, None, :])
+        queries = tf.reshape(queries, [1, -1, tf.shape(part)[-1]])
+        distances = losses.nearest_distance(queries, self.targets.neighbors[name], search_dtype(part))[0]  # [R, P]
+        if self.region_weights:
+            weights = _region(self.region_weights[name], offsets, tf.shape(part)[1:3], self.strides[name])
+            weights = on_grid(weights, stride, first)
+            distances *= tf.reshape(weights, [tf.shape(weights)[0], -1])
+        return tf.reduce_sum(distances / divisor)
+
     def _tile_gradient_eager(
-        self, crop: tf.Tensor, offsets: tf.Tensor, upstream: dict[str, Statistics]
-    ) -> tuple[tf.Tensor, tf.Tensor]:
+        self,
+        crop: tf.Tensor,
+        offsets: tf.Tensor,
+        upstream: dict[str, Statistics],
+        means: dict[str, tf.Tensor],
+        grids: dict[str, tuple],
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         targets = self.targets
         with tf.GradientTape() as tape:
             tape.watch(crop)
@@ -185,6 +280,11 @@ class TiledObjective:
                 part = _interior(maps[name], offsets, self.strides[name])
                 for moment, grad in zip(self._moments(part, offsets, name), upstream[name]):
                     style += tf.reduce_sum(grad * moment)
+            neighbor = tf.constant(0.0)
+            for name, grid in grids.items():
+                part = _interior(maps[name], offsets, self.strides[name])
+                neighbor += self._tile_neighbor(part, offsets, name, means[name], grid)
+            neighbor *= self.config.neighbor_weight
             content = tf.constant(0.0)
             for name in self.content_layers:
                 part = _interior(maps[name], offsets, self.strides[name])
@@ -192,13 +292,15 @@ class TiledObjective:
                 loss = losses.content_loss(part, target)[0]
                 content += targets.content_weights[name] * self._share(part, name) * loss
             content *= self.config.content_weight
-            total = style + content
-        return tape.gradient(total, crop), content
+            total = style + content + neighbor
+        return tape.gradient(total, crop), content, neighbor
 
     def loss_and_gradient(self, image: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """Loss terms ``content``, ``style``, ``tv`` (and ``keep`` with a kept region), ``total`` (scalars) of
         ``image`` ``[1, H, W, 3]`` and the gradient of ``total`` with respect to it."""
-        style, upstream = self._style(self.moments(image))
+        moments, means = self._moments_and_means(image)
+        style, upstream = self._style(moments)
+        grids = self._neighbor_grids()
         with tf.GradientTape() as tape:
             tape.watch(image)
             pixels = {name: term[0] for name, term in pixel_terms(image, self.targets, self.config).items()}
@@ -207,12 +309,16 @@ class TiledObjective:
             self.gradient = tf.Variable(tf.zeros(image.shape), trainable=False, name="tiled_gradient")
         zero = tf.UnconnectedGradients.ZERO  # the pixel terms may all be weighted 0
         self.gradient.assign(tape.gradient(pixels_total, image, unconnected_gradients=zero))
-        content = tf.constant(0.0)
+        content, neighbor = tf.constant(0.0), tf.constant(0.0)
         for tile in self.tiles:
             top, bottom, left, right = tile.crop
-            part, term = self._tile_gradient(self._crop(image, tile), _offsets(tile), upstream)
+            crop = self._crop(image, tile)
+            part, content_part, neighbor_part = self._tile_gradient(crop, _offsets(tile), upstream, means, grids)
             self.gradient[:, top:bottom, left:right].assign(self.gradient[:, top:bottom, left:right] + part)
-            content += term
+            content += content_part
+            neighbor += neighbor_part
         terms = {"content": content, "style": style, **pixels}
+        if grids:
+            terms["neighbor"] = neighbor
         terms["total"] = tf.add_n(list(terms.values()))
         return terms, self.gradient.read_value()

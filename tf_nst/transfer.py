@@ -26,7 +26,6 @@ from tf_nst.features import feature_model
 from tf_nst.lbfgs import LBFGS
 from tf_nst.objective import (
     RegionTargets,
-    Statistics,
     StyleTargets,
     Targets,
     compute_targets,
@@ -99,6 +98,9 @@ class _Session:
             region_weights={},
             kept=tf.Variable(tf.zeros(tuple(shape[:-1]) + (1,)), name="kept") if kept else None,
             photo=tf.Variable(tf.zeros(shape), name="photo") if kept else None,
+            neighbors={},
+            shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
+            draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
         )
         self.optimizer = make_optimizer(model, config)
         self.optimizer.build([self.image])
@@ -149,6 +151,11 @@ class _Session:
             held.style_weights[name].assign(targets.style_weights[name])
         for name, value in targets.region_weights.items():
             hold(held.region_weights, name, value, f"{name}_region_weights")
+        for name, value in targets.neighbors.items():
+            hold(held.neighbors, name, value, f"{name}_neighbors")
+        if held.shares is not None and targets.shares is not None:
+            held.shares.assign(targets.shares)
+        held.draw.assign(0)
         if held.kept is not None:
             held.kept.assign(targets.kept)
             held.photo.assign(targets.photo)
@@ -203,6 +210,8 @@ def make_step(
 
     @tf.function
     def step() -> dict[str, tf.Tensor]:
+        if isinstance(targets.draw, tf.Variable):
+            targets.draw.assign_add(1)
         with tf.GradientTape() as tape:
             terms = loss_terms(model(image, training=False), image, targets, config)
             if extra_terms is not None:
@@ -253,6 +262,7 @@ def make_tiled_step(
     update = tf.function(lambda gradient, total: apply_gradient(image, optimizer, health, gradient, total))
 
     def step() -> dict[str, tf.Tensor]:
+        tiled.targets.draw.assign_add(1)
         terms, gradient = tiled.loss_and_gradient(image)
         terms["first_bad_step"] = update(optimizer.scale_loss(gradient), terms["total"])  # scaled as make_step's
         return terms
@@ -308,13 +318,23 @@ class StyleTransfer:
         styles = [tf.convert_to_tensor(s, tf.float32) for s in styles]
         tile = style_tile([(int(style.shape[2]), int(style.shape[1])) for style in styles])
         weights = self.config.blend_weights(len(styles)) if blend_weights is None else list(blend_weights)
-        moments_of = None if tile is None else (lambda style, mask: self._moments(style, tile, mask))
-        return style_targets(self.model, styles, weights, self.config, moments_of, masks)
+        if tile is None:
+            return style_targets(self.model, styles, weights, self.config, masks=masks)
+        return style_targets(
+            self.model,
+            styles,
+            weights,
+            self.config,
+            lambda style, mask: self._tiled(style, tile, mask).moments(style),
+            masks,
+            lambda style, mask, counts, rng: self._tiled(style, tile, mask).samples(style, counts, rng, mask),
+        )
 
-    def _moments(self, style: tf.Tensor, tile: int, mask: dict[str, np.ndarray] | None) -> dict[str, Statistics]:
-        """A style image's moments of every style layer (of its part ``mask`` weights), summed over tiles of
-        ``tile`` px: the same as the whole image's, in a tile's memory (see ``tf_nst.planning.style_tile``)."""
-        tiled = TiledObjective(
+    def _tiled(self, style: tf.Tensor, tile: int, mask: dict[str, np.ndarray] | None) -> TiledObjective:
+        """A style image's objective in tiles of ``tile`` px, for its moments of every style layer (of its part
+        ``mask`` weights) and its sampled features: the same as the whole image's, in a tile's memory (see
+        ``tf_nst.planning.style_tile``)."""
+        return TiledObjective(
             self.model,
             tuple(style.shape),
             self.config,
@@ -322,7 +342,6 @@ class StyleTransfer:
             moment_layers=self.config.style_layers,
             region_weights=mask,
         )
-        return tiled.moments(style)
 
     def session(
         self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN, regions: tuple[int, bool] = (0, False)

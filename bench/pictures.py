@@ -1,6 +1,6 @@
 """The README's pictures, from the built-in demo photo and painting.
 
-    python -m bench.pictures                   # docs/demo.png, style_loss.png, video.gif, controls.png, regions.png
+    python -m bench.pictures       # docs/demo.png, style_loss.png, neighbors.png, video.gif, controls.png, regions.png
     python -m bench.pictures --pictures=video --frames=12 --size=224
     python -m bench.pictures --pictures=controls --controls_size=192
     python -m bench.pictures --pictures=regions --controls_size=256
@@ -8,9 +8,10 @@
 Everything in them is made by tf_nst: the two demo images are drawn by ``tf_nst.io.demo`` and the results are
 ``tf_nst.stylize`` at ``StyleTransferConfig()``'s defaults (``--set`` changes them). ``demo.png``: photo,
 painting and the result. ``style_loss.png``: photo, painting, the earlier defaults' Gram loss (layer weights
-1,1,1,1,0.3) and today's. ``video.gif``: ``bench.video``'s pan and zoom over the photo beside
-``tf_nst.stylize_video``'s result. ``controls.png``: photo, painting and the result at the defaults, then the
-main controls one at a time (``CONTROLS``), each labelled with its flag, all at ``--controls_size``.
+1,1,1,1,0.3) and today's. ``neighbors.png``: photo, painting, the defaults and the nearest-neighbour term
+(``NEIGHBORS``, ``--neighbor_weight=3 --style_weight=25``). ``video.gif``: ``bench.video``'s pan and zoom
+over the photo beside ``tf_nst.stylize_video``'s result. ``controls.png``: photo, painting and the result at the
+defaults, then the main controls one at a time (``CONTROLS``), each labelled with its flag, all at ``--controls_size``.
 ``regions.png``: the photo, its regions (``tf_nst.io.demo.demo_regions``: town and river black, sky white), the
 demo painting and a second one (``demo_style(palette="ember")``); the town in the first painting and the sky in
 the second; the sky in the second with the town kept; at ``--controls_size``.
@@ -25,7 +26,8 @@ from bench.common import REPO, SET_HELP, config_overrides, contact_sheet, demo_i
 
 SHEET_HEIGHT = 288  # pixels of each image in the sheets
 EARLIER = {"style_loss": "gram", "style_layer_weights": (1.0, 1.0, 1.0, 1.0, 0.3)}
-PICTURES = ("demo", "style_loss", "video", "controls", "regions")
+NEIGHBORS = {"neighbor_weight": 3.0, "style_weight": 25.0}  # the term as bench/README.md measured it
+PICTURES = ("demo", "style_loss", "neighbors", "video", "controls", "regions")
 # (label, flag, the config fields it changes): one control turned at a time from the defaults
 CONTROLS = (
     ("more painting", "--style_weight=60", {"style_weight": 60.0}),
@@ -63,10 +65,11 @@ def main() -> None:
     def painted(**changes) -> np.ndarray:
         return tf_nst.stylize(content, style, tf_nst.StyleTransferConfig(**overrides | changes)).numpy()[0]
 
-    today = painted() if {"demo", "style_loss"} & set(wanted) else None
+    today = painted() if {"demo", "style_loss", "neighbors"} & set(wanted) else None
     sheets = {
         "demo": lambda: [content, style, today],
         "style_loss": lambda: [content, style, painted(**EARLIER), today],
+        "neighbors": lambda: [content, style, today, painted(**NEIGHBORS)],
     }
     for name in (name for name in wanted if name in sheets):
         save_png(contact_sheet([[(image, []) for image in sheets[name]()]], SHEET_HEIGHT), output / f"{name}.png")

@@ -19,6 +19,7 @@ from tf_nst.objective import (
     neighbor_term,
     style_targets,
 )
+from tf_nst.tiles import TiledObjective
 from tf_nst.transfer import StyleTransfer
 
 TINY = tf_nst.StyleTransferConfig(precision="float32", scales=1, max_size=48, neighbor_weight=3.0)
@@ -147,3 +148,24 @@ def test_the_command_takes_the_weight(image_files, tmp_path):
     assert "neighbor=" in result.stderr and out.exists()
     refused = run_command(*args, f"--output={tmp_path / 'no.png'}", "--neighbor_weight=-1")
     assert refused.returncode == 2 and "--neighbor_weight" in refused.stderr.splitlines()[-1]
+
+
+def test_a_painting_in_tiles_gives_the_same_statistics_and_its_own_features(random_model, monkeypatch):
+    style = tf.image.resize(tiny_pair()[1], [96, 96])
+    transfer = StyleTransfer(TINY, model=random_model)
+    plain = transfer.style_targets([style])
+    monkeypatch.setattr("tf_nst.transfer.style_tile", lambda sizes: 64)  # as for a painting too large for memory
+    tiled = transfer.style_targets([style])
+    for name, moments in plain.statistics.items():
+        for a, b in zip(moments, tiled.statistics[name]):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=1e-4)
+    for name, keys in tiled.neighbors.items():
+        assert keys.shape == plain.neighbors[name].shape
+        np.testing.assert_allclose(tf.norm(keys, axis=1).numpy(), 1.0, rtol=1e-5)
+    # drawn tile by tile, every sample is one of the painting's own features
+    objective = TiledObjective(random_model, tuple(style.shape), TINY, 64, moment_layers=TINY.style_layers)
+    name = next(iter(tiled.neighbors))
+    rows = objective.samples(style, {name: 40}, np.random.default_rng(0))[name]
+    features = tf.reshape(random_model(style)[name], [-1, rows.shape[-1]]).numpy()
+    nearest = np.min(np.abs(rows.numpy()[:, None] - features[None]).max(axis=2), axis=1)
+    assert rows.shape[0] == 40 and nearest.max() < 1e-4

@@ -133,7 +133,8 @@ def style_targets(
     neighbor_layers = used_style_layers(config) if config.neighbor_weight else []
 
     rng = np.random.default_rng(config.seed)
-    counts = rng.multinomial(NEIGHBOR_SAMPLES, blend_weights)  # each style's share of the samples
+    shares = np.asarray(blend_weights, np.float64) / np.sum(blend_weights)
+    counts = rng.multinomial(NEIGHBOR_SAMPLES, shares) if neighbor_layers else [0] * len(styles)  # per style
     blended: dict[str, list[tf.Tensor]] = {}
     sampled: dict[str, list[tf.Tensor]] = {name: [] for name in neighbor_layers}
     for style, weight, mask, count in zip(styles, blend_weights, masks or [None] * len(styles), counts):

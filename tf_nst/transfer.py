@@ -320,14 +320,22 @@ class StyleTransfer:
         weights = self.config.blend_weights(len(styles)) if blend_weights is None else list(blend_weights)
         if tile is None:
             return style_targets(self.model, styles, weights, self.config, masks=masks)
+        objectives: dict[tuple[int, int], TiledObjective] = {}  # per style and mask: for moments and samples
+
+        def tiled(style: tf.Tensor, mask: dict[str, np.ndarray] | None) -> TiledObjective:
+            key = (id(style), id(mask))
+            if key not in objectives:
+                objectives[key] = self._tiled(style, tile, mask)
+            return objectives[key]
+
         return style_targets(
             self.model,
             styles,
             weights,
             self.config,
-            lambda style, mask: self._tiled(style, tile, mask).moments(style),
+            lambda style, mask: tiled(style, mask).moments(style),
             masks,
-            lambda style, mask, counts, rng: self._tiled(style, tile, mask).samples(style, counts, rng, mask),
+            lambda style, mask, counts, rng: tiled(style, mask).samples(style, counts, rng, mask),
         )
 
     def _tiled(self, style: tf.Tensor, tile: int, mask: dict[str, np.ndarray] | None) -> TiledObjective:

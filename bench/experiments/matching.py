@@ -9,7 +9,9 @@ the plain (untiled) loop from outside (tf_nst itself is unchanged):
   the level's size, less the photo's mean, held fixed), as NNST does; the image's feature is pulled towards it;
   ``--query=mixed``: with the photo's and the image's, each of unit length, added;
 - ``--both_ways``: also each painting feature pulled towards the nearest of the image's (the other half of a
-  relaxed earth mover's distance, as in STROTSS), so that every painting feature is represented somewhere.
+  relaxed earth mover's distance, as in STROTSS), so that every painting feature is represented somewhere;
+- ``--finest_only``: the term only at the last level (``max_size``), after the coarse level has laid out the
+  picture with the style statistics alone.
 
     python -m bench.experiments.matching --pairs=tubingen:starry_night --query=photo --out=bench/results/photo \
         --set neighbor_weight=3 --set style_weight=25
@@ -36,11 +38,13 @@ from tf_nst.transfer import hold
 
 class Matching:
     """Replaces ``tf_nst.objective.neighbor_term`` (one painting, no regions) by the variant of ``query``
-    (``image``: tf_nst's own, ``photo`` or ``mixed``) with or without the reverse direction ``both_ways``; for
-    the photo queries, each level's run first keeps the photo's features at the matched layers."""
+    (``image``: tf_nst's own, ``photo`` or ``mixed``) with or without the reverse direction ``both_ways``, at
+    every level or ``finest_only``; for the photo queries, each level's run first keeps the photo's features at
+    the matched layers."""
 
-    def __init__(self, query: str, both_ways: bool):
-        self.query, self.both_ways = query, both_ways
+    def __init__(self, query: str, both_ways: bool, finest_only: bool = False):
+        self.query, self.both_ways, self.finest_only = query, both_ways, finest_only
+        self.on = tf.Variable(1.0, trainable=False, name="neighbor_on")  # 0 at the levels the term skips
         self.photo: dict[tuple, tf.Variable] = {}  # (layer, h, w): the photo's centred unit features
         self.run = transfer.StyleTransfer.run
         objective.neighbor_term = self.term
@@ -48,6 +52,8 @@ class Matching:
 
     def keeping_run(self, owner, content, style, *args, **kwargs):
         """tf_nst's own run, after holding the photo's features at this level's size."""
+        finest = max(content.shape[1:3]) >= owner.config.max_size
+        self.on.assign(1.0 if finest or not self.finest_only else 0.0)
         if self.query != "image":
             features = owner.model(tf.convert_to_tensor(content, tf.float32), training=False)
             for name in objective.used_style_layers(owner.config):
@@ -80,7 +86,7 @@ class Matching:
                 nearest = tf.argmax(tf.transpose(similar, [0, 2, 1]), axis=-1)  # [B, N]: each key's query
                 reached = tf.gather(queries, nearest, batch_dims=1)  # [B, N, C]
                 total += tf.reduce_mean(1.0 - tf.reduce_sum(reached * keys[None], -1), axis=1)
-        return total
+        return total * self.on
 
 
 def main() -> None:
@@ -88,10 +94,11 @@ def main() -> None:
     parser.add_argument("--pairs", required=True, help="photo:painting,... (stems of the shared images)")
     parser.add_argument("--query", choices=("image", "photo", "mixed"), default="image", help="what finds the match")
     parser.add_argument("--both_ways", action="store_true", help="also each painting feature to the image's")
+    parser.add_argument("--finest_only", action="store_true", help="the term only at the last level")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS / "matching")
     parser.add_argument("--set", action="append", default=[], help=SET_HELP)
     args = parser.parse_args()
-    Matching(args.query, args.both_ways)
+    Matching(args.query, args.both_ways, args.finest_only)
     config = StyleTransferConfig(**config_overrides(args.set))
     if not config.neighbor_weight:
         parser.error("set neighbor_weight: the variants change its term")

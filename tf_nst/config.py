@@ -83,7 +83,7 @@ class StyleTransferConfig:
     style_weight: float = option(STYLE_WEIGHT, "beta: weight of the style loss.")
     # off: 3 (with style weight 25) was preferred blind on 6 of 12 shared pairs, flattened or ran over the subject on
     # others, and cost about 1.1x the time; matched from the photo, both ways or at the last level only it lost
-    # 2-10, 0-12 and 1-8
+    # 2-10, 0-12 and 1-8, and with twice the content weight 4-5
     # (bench/README.md, "--neighbor_weight", "Guards for the nearest-neighbour term")
     neighbor_weight: float = option(
         0.0,

@@ -305,18 +305,25 @@ def search_dtype(features: tf.Tensor) -> tf.DType:
     return features.dtype if features.dtype in (tf.bfloat16, tf.float16) else tf.float32
 
 
+def grid_queries(layer: tf.Tensor, seed: int, draw: tf.Tensor | int, index: int) -> tuple:
+    """The features of ``layer`` ``[B, h, w, C]`` that evaluation ``draw`` matches (``neighbor_grid``), each less
+    the image's mean feature (held fixed) and of unit length: ``[B, P, C]`` float32, with (stride, offset)."""
+    shape = tf.shape(layer)
+    stride, offset = neighbor_grid(shape[1], shape[2], seed, draw, index)
+    mean = tf.stop_gradient(losses.feature_mean(layer))[:, None, None, :]
+    queries = tf.reshape(losses.centred_unit(on_grid(layer, stride, offset), mean), [shape[0], -1, shape[3]])
+    return queries, stride, offset
+
+
 def neighbor_term(features: Mapping[str, tf.Tensor], targets: Targets, seed: int) -> tf.Tensor:
     """The nearest-neighbour term before ``neighbor_weight``, ``[B]``: over the layers of ``targets.neighbors``,
-    the sum of the mean cosine distance of the matched positions' features (each less the image's mean
-    feature, held fixed) to their nearest of the painting's (``losses.nearest_distance``); with regions, each
-    region's mean (by its weights) of the distances to its own paintings', times its share."""
+    the sum of the mean cosine distance of the matched positions' features (``grid_queries``) to their nearest
+    of the painting's (``losses.nearest_distance``); with regions, each region's mean (by its weights) of the
+    distances to its own paintings', times its share."""
     total = 0.0
     for index, (name, keys) in enumerate(targets.neighbors.items()):
         layer = features[name]
-        shape = tf.shape(layer)
-        stride, offset = neighbor_grid(shape[1], shape[2], seed, targets.draw, index)
-        mean = tf.stop_gradient(losses.feature_mean(layer))[:, None, None, :]
-        queries = tf.reshape(losses.centred_unit(on_grid(layer, stride, offset), mean), [shape[0], -1, shape[3]])
+        queries, stride, offset = grid_queries(layer, seed, targets.draw, index)
         distances = losses.nearest_distance(queries, keys, search_dtype(layer))  # [B, R, P]
         if targets.region_weights:
             weights = on_grid(targets.region_weights[name], stride, offset)

@@ -67,23 +67,18 @@ class Matching:
         total = 0.0
         for index, (name, keys) in enumerate(targets.neighbors.items()):
             layer = features[name]
-            shape = tf.shape(layer)
-            stride, offset = objective.neighbor_grid(shape[1], shape[2], seed, targets.draw, index)
-            mean = tf.stop_gradient(losses.feature_mean(layer))[:, None, None, :]
-            queries = tf.reshape(
-                losses.centred_unit(objective.on_grid(layer, stride, offset), mean), [shape[0], -1, shape[3]]
-            )
+            queries, stride, offset = objective.grid_queries(layer, seed, targets.draw, index)
             found = queries
             if self.query != "image":
                 photo = self.photo[(name, *layer.shape[1:3])]
-                photo = tf.reshape(objective.on_grid(photo, stride, offset), [1, -1, shape[3]])
+                photo = tf.reshape(objective.on_grid(photo, stride, offset), [1, -1, layer.shape[-1]])
                 found = photo if self.query == "photo" else tf.math.l2_normalize(photo + queries, -1)
             dtype = objective.search_dtype(layer)
             similar = tf.einsum("bpc,nc->bpn", tf.cast(tf.stop_gradient(found), dtype), tf.cast(keys, dtype))
             picked = tf.gather(keys, tf.argmax(similar, axis=-1))  # [B, P, C]
             total += tf.reduce_mean(1.0 - tf.reduce_sum(queries * picked, -1), axis=1)
             if self.both_ways:
-                nearest = tf.argmax(tf.transpose(similar, [0, 2, 1]), axis=-1)  # [B, N]: each key's query
+                nearest = tf.argmax(similar, axis=1)  # [B, N]: each key's nearest query
                 reached = tf.gather(queries, nearest, batch_dims=1)  # [B, N, C]
                 total += tf.reduce_mean(1.0 - tf.reduce_sum(reached * keys[None], -1), axis=1)
         return total * self.on

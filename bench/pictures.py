@@ -8,10 +8,11 @@
 Everything in them is made by tf_nst: the two demo images are drawn by ``tf_nst.io.demo`` and the results are
 ``tf_nst.stylize`` at ``StyleTransferConfig()``'s defaults (``--set`` changes them). ``demo.png``: photo,
 painting and the result. ``style_loss.png``: photo, painting, the earlier defaults' Gram loss (layer weights
-1,1,1,1,0.3) and today's. ``neighbors.png``: photo, painting, the defaults and the nearest-neighbour term
-(``NEIGHBORS``, ``--neighbor_weight=3 --style_weight=25``). ``video.gif``: ``bench.video``'s pan and zoom
-over the photo beside ``tf_nst.stylize_video``'s result. ``controls.png``: photo, painting and the result at the
-defaults, then the main controls one at a time (``CONTROLS``), each labelled with its flag, all at ``--controls_size``.
+1,1,1,1,0.3) and today's. ``neighbors.png``: photo, painting, the defaults before the pyramid and the
+nearest-neighbour term (``PIXELS_ONLY``: pixels, statistics alone, style weight 15, 64 + 32 evaluations) and
+today's. ``video.gif``: ``bench.video``'s pan and zoom over the photo beside ``tf_nst.stylize_video``'s result.
+``controls.png``: photo, painting and the result at the defaults, then the main controls one at a time
+(``CONTROLS``), each labelled with its flag, all at ``--controls_size``.
 ``regions.png``: the photo, its regions (``tf_nst.io.demo.demo_regions``: town and river black, sky white), the
 demo painting and a second one (``demo_style(palette="ember")``); the town in the first painting and the sky in
 the second; the sky in the second with the town kept; at ``--controls_size``.
@@ -26,7 +27,8 @@ from bench.common import REPO, SET_HELP, config_overrides, contact_sheet, demo_i
 
 SHEET_HEIGHT = 288  # pixels of each image in the sheets
 EARLIER = {"style_loss": "gram", "style_layer_weights": (1.0, 1.0, 1.0, 1.0, 0.3)}
-NEIGHBORS = {"neighbor_weight": 3.0, "style_weight": 25.0}  # the term as bench/README.md measured it
+# the defaults before the pyramid, which bench/README.md ("The image as a Laplacian pyramid") judged today's against
+PIXELS_ONLY = {"parameterization": "pixels", "neighbor_weight": 0.0, "style_weight": 15.0, "steps": 64}
 PICTURES = ("demo", "style_loss", "neighbors", "video", "controls", "regions")
 # (label, flag, the config fields it changes): one control turned at a time from the defaults
 CONTROLS = (
@@ -69,7 +71,7 @@ def main() -> None:
     sheets = {
         "demo": lambda: [content, style, today],
         "style_loss": lambda: [content, style, painted(**EARLIER), today],
-        "neighbors": lambda: [content, style, today, painted(**NEIGHBORS)],
+        "neighbors": lambda: [content, style, painted(**PIXELS_ONLY), today],
     }
     for name in (name for name in wanted if name in sheets):
         save_png(contact_sheet([[(image, []) for image in sheets[name]()]], SHEET_HEIGHT), output / f"{name}.png")

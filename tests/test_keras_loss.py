@@ -77,7 +77,7 @@ def test_per_image_losses_equal_loss_terms_against_the_same_targets(loss, random
 
 def test_a_content_image_as_output_has_no_content_loss(random_model):
     content = photos(2)
-    no_style = CONFIG.replace(style_weight=0.0, tv_weight=0.0)
+    no_style = CONFIG.replace(style_weight=0.0, neighbor_weight=0.0, tv_weight=0.0)
     per_image = tf_nst.StyleContentLoss(STYLE, no_style, random_model, reduction=None)(content, content)
     np.testing.assert_array_equal(per_image.numpy(), [0.0, 0.0])
 

@@ -97,7 +97,7 @@ def test_a_print_that_does_not_fit_plain_is_planned_in_tiles():
     coarse, last = print_plan.levels
     assert coarse.mechanism.tile and last.mechanism.tile  # 2048 px plain would need more than 6000 MB too
     assert max(coarse.memory_bytes, last.memory_bytes) == print_plan.memory_bytes <= 6000 * MB
-    unlimited = tf_nst.plan((4096, 2845), (1024, 640), config.replace(memory_limit_mb=24_000))
+    unlimited = tf_nst.plan((4096, 2845), (1024, 640), config.replace(memory_limit_mb=32_000))
     assert [level.mechanism.describe() for level in unlimited.levels] == ["plain", "plain"]
     assert last.style_size == (2048, 1280)  # the painting is not enlarged beyond the first level's size
     with pytest.raises(tf_nst.InsufficientMemoryError, match="largest --max_size that fits is") as refused:

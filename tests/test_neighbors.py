@@ -22,7 +22,7 @@ from tf_nst.objective import (
 from tf_nst.tiles import TiledObjective
 from tf_nst.transfer import StyleTransfer
 
-TINY = tf_nst.StyleTransferConfig(precision="float32", scales=1, max_size=48, neighbor_weight=3.0)
+TINY = tf_nst.StyleTransferConfig(precision="float32", scales=1, max_size=48, neighbor_weight=3.0, neighbor_min_side=32)
 
 
 def test_centred_unit_rows():
@@ -143,7 +143,7 @@ def test_the_command_takes_the_weight(image_files, tmp_path):
     content, style = image_files
     out = tmp_path / "out.png"
     args = [f"--content={content}", f"--style={style}", "--max_size=48", "--steps=2", *SHALLOW_LAYERS]
-    result = run_command(*args, f"--output={out}", "--neighbor_weight=2")
+    result = run_command(*args, f"--output={out}", "--neighbor_weight=2", "--neighbor_min_side=24")
     assert result.returncode == 0, result.stderr
     assert "neighbor=" in result.stderr and out.exists()
     refused = run_command(*args, f"--output={tmp_path / 'no.png'}", "--neighbor_weight=-1")

@@ -181,7 +181,7 @@ RUN = dict(max_size=64, steps=30, scales=1, precision="float32", **SHALLOW)
 def test_each_region_takes_its_own_paintings_colours(neighbor_weight):
     photo = gradient_image(64, 48, 3)
     red, blue = flat_painting((220, 40, 40)), flat_painting((40, 60, 220), seed=1)
-    run = dict(RUN, region_feather=0.0, neighbor_weight=neighbor_weight)
+    run = dict(RUN, region_feather=0.0, neighbor_weight=neighbor_weight, neighbor_min_side=32)
     result = tf_nst.stylize(photo, [red, blue], regions=halves(48, 64), **run).numpy()[0]
     left, right = result[:, :24].reshape(-1, 3).mean(0), result[:, 40:].reshape(-1, 3).mean(0)
     assert left[0] > left[2] + 0.15 and right[2] > right[0] + 0.15
@@ -286,7 +286,9 @@ def test_the_command_paints_two_regions_and_keeps_one(tmp_path):
 
 @pytest.mark.parametrize("neighbor_weight", [0.0, 3.0])
 def test_a_run_with_regions_in_tiles_follows_the_plain_run(shallow_model, neighbor_weight):
-    config = StyleTransferConfig(precision="float32", steps=3, neighbor_weight=neighbor_weight, **SHALLOW)
+    config = StyleTransferConfig(
+        precision="float32", steps=3, neighbor_weight=neighbor_weight, neighbor_min_side=32, **SHALLOW
+    )
     transfer = tf_nst.StyleTransfer(config, model=shallow_model)
     photo = tf.constant(gradient_image(96, 64)[None] / 255.0, tf.float32)
     styles = [tf.constant(flat_painting(c)[None] / 255.0, tf.float32) for c in ((220, 40, 40), (40, 60, 220))]

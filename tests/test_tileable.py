@@ -153,30 +153,33 @@ def test_the_export_keeps_zero_padding(monkeypatch, tmp_path):
     assert asked and not asked[0].tileable
 
 
-def test_a_tileable_texture_repeats_without_a_seam():
+@pytest.mark.parametrize("parameterization, size", [("pixels", 64), ("pyramid", 128)])
+def test_a_tileable_texture_repeats_without_a_seam(parameterization, size):
     """The same tiny texture run (noise start, no content, the shallow layers) with and without ``tileable``:
     the 2x2 repeat's difference across the tile border is like any other row's only with it (about 1.2x
-    against 14-17x without, at seeds 0 and 1)."""
+    against 14-17x without, at seeds 0 and 1). The pyramid's levels (128 and 64 px) are upsampled wrapping
+    around too."""
     import tf_nst
 
-    content = np.full((64, 64, 3), 128, np.uint8)
+    content = np.full((size, size, 3), 128, np.uint8)
     _, style = tiny_pair()
     ratios = {}
     for tileable in (True, False):
         result = tf_nst.stylize(
             content,
             style.numpy()[0],
-            max_size=64,
+            max_size=size,
             steps=30,
             scales=1,
             init="noise",
             content_weight=0.0,
             precision="float32",
             tileable=tileable,
+            parameterization=parameterization,
             **SHALLOW,
         ).numpy()[0]
-        assert result.shape == (64, 64, 3)
-        border, elsewhere = border_energy(np.tile(result, (2, 2, 1)), [64], [64])
+        assert result.shape == (size, size, 3)
+        border, elsewhere = border_energy(np.tile(result, (2, 2, 1)), [size], [size])
         ratios[tileable] = border / elsewhere
     assert ratios[True] < 2.0 and ratios[False] > 5.0, ratios
 

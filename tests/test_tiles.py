@@ -59,8 +59,9 @@ def test_tiled_loss_and_gradient_equal_the_plain_ones(random_model, style_loss, 
     assert float(tf.norm(gradient - expected) / tf.norm(expected)) < 1e-4
 
 
-def test_a_tiled_run_follows_the_plain_run(random_model):
-    config = StyleTransferConfig(precision="float32", steps=3)
+@pytest.mark.parametrize("parameterization", ["pixels", "pyramid"])
+def test_a_tiled_run_follows_the_plain_run(random_model, parameterization):
+    config = StyleTransferConfig(precision="float32", steps=3, parameterization=parameterization)
     transfer = StyleTransfer(config, model=random_model)
     content, style = gradient_image(96, 64) / 255.0, gradient_image(64, 64, seed=1) / 255.0
     runs = []
@@ -71,6 +72,8 @@ def test_a_tiled_run_follows_the_plain_run(random_model):
     (plain, plain_image), (tiled, tiled_image) = runs
     np.testing.assert_allclose(tiled, plain, rtol=1e-4)
     assert float(tf.reduce_max(tf.abs(tiled_image - plain_image))) < 1e-2
+    session = transfer.session((1, 64, 96, 3))  # the image is what the optimized variable makes
+    np.testing.assert_allclose(session.parameters.pixels().numpy(), plain_image.numpy(), atol=1e-6)
 
 
 def test_the_plan_runs_a_level_in_tiles_when_memory_says_so(shallow_model, monkeypatch):

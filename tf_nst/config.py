@@ -29,10 +29,11 @@ INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram", "palette")
 POOLINGS = ("max", "avg")
 OPTIMIZERS = ("adam", "lbfgs")
+PARAMETERIZATIONS = ("pixels", "pyramid")  # tf_nst.parameterization defines each
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
 FILLS = ("content", "noise")  # a later video frame, where flow is unreliable, starts from
-STEPS = 64
-STYLE_WEIGHT = 15.0
+STEPS = 56
+STYLE_WEIGHT = 25.0
 KEEP_WEIGHT = 20.0
 REGION_FEATHER = 6.0
 REGION_STYLE = re.compile(r"keep|[1-9][0-9]*(\+[1-9][0-9]*)*")  # a region_styles entry
@@ -71,25 +72,42 @@ class StyleTransferConfig:
     # longest side of the output in pixels; the content's aspect ratio is kept
     max_size: int = option(512, f"Longest side of the output in pixels (>= {MIN_SIDE}).")
     # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
-    # 64 (+ 32 at 512 px): judged blind against 160 (+ 80) on 12 shared pairs, 11 equal and 1 better, in 0.45x the
-    # time (bench/README.md, "Half the time")
+    # 64 (+ 32 at 512 px) was judged blind against 160 (+ 80), 11 equal and 1 better, in 0.45x the time; 56 (+ 28)
+    # keeps the pyramid and the nearest-neighbour term within 40 tutorial steps (bench/README.md, "Half the time",
+    # "The image as a Laplacian pyramid")
     steps: int = option(STEPS, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).")
     # L-BFGS reached Adam's 300-step style in 100 evaluations
     optimizer: str = option("lbfgs", "lbfgs (fewer evaluations to a good image) or adam.", choices=OPTIMIZERS)
+    # pyramid: with the nearest-neighbour term, 10 of 12 shared pairs preferred blind, no dome melted, no mountain
+    # ridges in Gauguin skies; alone, 3 to 3 and 6 equal against pixels (bench/README.md, "The image as a Laplacian
+    # pyramid")
+    parameterization: str = option(
+        "pyramid",
+        "What the optimizer moves: the pixels, or the coefficients of the image's Laplacian pyramid down to 64 px "
+        "(Neural Neighbor Style Transfer's; colour and large shapes move faster).",
+        choices=PARAMETERIZATIONS,
+    )
     # 50 was no better, and each pair costs 2 images of memory
     history_size: int = option(20, "L-BFGS: curvature pairs remembered.")
     content_weight: float = option(1.0, "alpha: weight of the content loss.")
-    # 30 pasted objects (moons) even with conv5_1 at 0.1; 25 kept less photo
+    # 25 with the nearest-neighbour term (alone it changed nothing one could see against 15; 30 pasted moons
+    # with conv5_1 at 0.1)
     style_weight: float = option(STYLE_WEIGHT, "beta: weight of the style loss.")
-    # off: 3 (with style weight 25) was preferred blind on 6 of 12 shared pairs, flattened or ran over the subject on
-    # others, and cost about 1.1x the time; matched from the photo, both ways or at the last level only it lost
-    # 2-10, 0-12 and 1-8, and with twice the content weight 4-5
-    # (bench/README.md, "--neighbor_weight", "Guards for the nearest-neighbour term")
+    # 3, with the pyramid and style weight 25: preferred blind to the statistics alone on 10 of 12 shared pairs;
+    # with pixels only on 6, and it melted a dome (bench/README.md, "The image as a Laplacian pyramid")
     neighbor_weight: float = option(
-        0.0,
+        3.0,
         "Weight of the nearest-neighbour term (Neural Neighbor Style Transfer's matching): each feature of the "
         "style layers pulled towards the most similar of the painting's, so strokes follow the photo's shapes "
         "(0: off; with --regions, each region's own paintings).",
+    )
+    # 256: at a 256 px output (levels of 128 and 256 px) the term dissolved the demo's houses into swirls, and one
+    # level of 256 px kept them; a 512 px output's levels (256, 512) are as judged (bench/README.md, "The image as a
+    # Laplacian pyramid")
+    neighbor_min_side: int = option(
+        256,
+        "The nearest-neighbour term is used at levels whose longer side is at least this many pixels; smaller ones "
+        "match the statistics alone.",
     )
     # mean absolute neighbour difference; kept, not re-tuned
     tv_weight: float = option(1.0, "Weight of the total-variation (smoothness) loss.")
@@ -173,7 +191,9 @@ class StyleTransferConfig:
         _require(self.steps > 0, "steps", f"must be positive, got {self.steps}")
         _require_choice(self.optimizer, "optimizer", OPTIMIZERS)
         _require_choice(self.style_loss, "style_loss", STYLE_LOSSES)
+        _require_choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
         _require(self.history_size >= 1, "history_size", f"must be at least 1, got {self.history_size}")
+        _require(self.neighbor_min_side >= 0, "neighbor_min_side", f"must be >= 0, got {self.neighbor_min_side}")
         for name in ("content_weight", "style_weight", "neighbor_weight", "tv_weight"):
             _require_non_negative(getattr(self, name), name)
         _require(

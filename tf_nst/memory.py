@@ -13,6 +13,7 @@ decides how each level runs and checks the counts against the ``MemoryBudget``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,12 +58,15 @@ def conv_parameters(deepest: str) -> int:
     return total
 
 
-def optimizer_images(optimizer: str, history_size: int) -> int:
+def optimizer_images(optimizer: str, history_size: int, parameterization: str = "pixels") -> int:
     """Image-sized float32 buffers an optimizer keeps: Adam's two moments; L-BFGS's position and gradient
     changes (two images per pair, ``history_size`` pairs), and eight more: its previous position and gradient,
     the two-loop recursion's working vectors, the direction and the step. Measured (VmHWM, 3 evaluations,
-    bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px and 1.98 at 2048 px (bench/README.md)."""
-    return ADAM_IMAGES if optimizer == "adam" else 2 * history_size + LBFGS_FIXED_IMAGES
+    bfloat16): going from 2 to 20 pairs added 2.0 images per pair at 1024 px and 1.98 at 2048 px (bench/README.md).
+    A ``pyramid`` (``tf_nst.parameterization``) makes each buffer its coefficients, 4/3 of an image, and adds the
+    coefficients, their gradient and the image made from them (counted, not calibrated)."""
+    images = ADAM_IMAGES if optimizer == "adam" else 2 * history_size + LBFGS_FIXED_IMAGES
+    return math.ceil(images * 4 / 3) + 3 if parameterization == "pyramid" else images
 
 
 def lbfgs_pairs(optimizer_state: int) -> int:

@@ -199,7 +199,7 @@ def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, 
     """Estimated peak memory of running ``level`` in its mechanism, computing in ``precision`` on ``device``."""
     way = level.mechanism
     tuned = way.configure(config)
-    state = optimizer_images(tuned.optimizer, tuned.history_size)
+    state = optimizer_images(tuned.optimizer, tuned.history_size, config.parameterization)
     layers = config.content_layers + config.style_layers
     return peak_bytes(
         level.size, level.style_size, layers, precision, device, state, way.tile, config.content_layers, config.tileable

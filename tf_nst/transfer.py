@@ -32,6 +32,7 @@ from tf_nst.objective import (
     loss_terms,
     style_targets,
 )
+from tf_nst.parameterization import PixelImage, PyramidImage, image_parameters
 from tf_nst.planning import PLAIN, Mechanism, style_tile
 from tf_nst.temporal import TemporalTarget, temporal_loss
 from tf_nst.tiles import TiledObjective
@@ -102,8 +103,9 @@ class _Session:
             shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
         )
+        self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
         self.optimizer = make_optimizer(model, config)
-        self.optimizer.build([self.image])
+        self.optimizer.build([self.parameters.variable])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
         self.temporal = None
         extra_terms = None
@@ -115,24 +117,26 @@ class _Session:
                 tf.Variable(0.0, name="temporal_weight"),
             )
 
-            def extra_terms(image: tf.Variable) -> dict[str, tf.Tensor]:
+            def extra_terms(image: tf.Tensor) -> dict[str, tf.Tensor]:
                 target = self.temporal
                 return {"temporal": target.weight * temporal_loss(image, target.image, target.mask)[0]}
 
         if tile is None:
             self.features = lambda image: model(image, training=False)
-            self.step = make_step(model, self.image, self.optimizer, self.targets, config, self.health, extra_terms)
+            self.step = make_step(
+                model, self.image, self.optimizer, self.targets, config, self.health, extra_terms, self.parameters
+            )
         else:
             if temporal:
                 raise ValueError("the temporal term is not evaluated in tiles")
             tiled = TiledObjective(model, shape, config, tile, self.targets, region_weights=self.targets.region_weights)
             self.features = tiled.features
-            self.step = make_tiled_step(tiled, self.image, self.optimizer, self.health)
+            self.step = make_tiled_step(tiled, self.parameters, self.optimizer, self.health)
 
     def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
         """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
         and a fresh optimizer state."""
-        self.image.assign(start)
+        self.parameters.start(start)
         if self.temporal is not None:
             self.temporal.weight.assign(0.0 if temporal is None else temporal.weight)
             if temporal is not None:
@@ -193,61 +197,66 @@ def make_step(
     targets: Targets,
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
-    extra_terms: Callable[[tf.Variable], dict[str, tf.Tensor]] | None = None,
+    extra_terms: Callable[[tf.Tensor], dict[str, tf.Tensor]] | None = None,
+    parameters: PixelImage | PyramidImage | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled optimizer step (one VGG evaluation) on ``image`` (``[1, H, W, 3]``, kept in [0, 1]: L-BFGS
-    holds pixels at a bound themselves, see ``tf_nst.lbfgs``; Adam's are clipped); returns the loss terms.
+    """One compiled optimizer step (one VGG evaluation) on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns
+    the loss terms. The optimizer moves ``parameters`` (``tf_nst.parameterization``; default: ``image``'s own
+    pixels, which L-BFGS holds at a bound themselves, see ``tf_nst.lbfgs``, and Adam's are clipped).
 
-    ``extra_terms(image)``, when given, are more weighted scalar terms, added to the total inside the step.
+    ``extra_terms(pixels)``, when given, are more weighted scalar terms, added to the total inside the step.
 
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
-    ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores the pixels it
-    started from, so ``image`` always holds the last good image. The step closes over everything it touches,
-    so it traces once for the image's shape. A loss-scaling ``optimizer`` (see ``make_optimizer``) gets the
-    scaled loss's gradient, which it unscales.
+    ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores what it started
+    from, so ``image`` always holds the last good image. The step closes over everything it touches, so it
+    traces once for the image's shape. A loss-scaling ``optimizer`` (see ``make_optimizer``) gets the scaled
+    loss's gradient, which it unscales.
     """
     health = tf.Variable([0, 0], dtype=tf.int32, name="health") if health is None else health
+    parameters = PixelImage(image) if parameters is None else parameters
 
     @tf.function
     def step() -> dict[str, tf.Tensor]:
         if isinstance(targets.draw, tf.Variable):
             targets.draw.assign_add(1)
         with tf.GradientTape() as tape:
-            terms = loss_terms(model(image, training=False), image, targets, config)
+            pixels = parameters.pixels()
+            terms = loss_terms(model(pixels, training=False), pixels, targets, config)
             if extra_terms is not None:
-                total, extra = terms.pop("total"), extra_terms(image)
+                total, extra = terms.pop("total"), extra_terms(pixels)
                 terms.update(extra, total=total + tf.add_n(list(extra.values())))
             scaled = optimizer.scale_loss(terms["total"])  # the loss itself unless the optimizer scales it
-        gradient = tape.gradient(scaled, image)
-        terms["first_bad_step"] = apply_gradient(image, optimizer, health, gradient, terms["total"])
+        gradient = tape.gradient(scaled, parameters.variable)
+        terms["first_bad_step"] = apply_gradient(parameters, optimizer, health, gradient, terms["total"])
         return terms
 
     return step
 
 
 def apply_gradient(
-    image: tf.Variable,
+    parameters: PixelImage | PyramidImage,
     optimizer: keras.optimizers.Optimizer,
     health: tf.Variable,
     gradient: tf.Tensor,
     total: tf.Tensor,
 ) -> tf.Tensor:
-    """The optimizer's update of ``image`` by ``gradient`` of the loss ``total``, kept in [0, 1], unless the
-    loss, gradient or new pixels are not finite (then ``image`` keeps its pixels); records it in ``health``
-    (see ``make_step``) and returns the first bad step (0: none yet)."""
-    before = tf.identity(image)
+    """The optimizer's update of ``parameters`` by ``gradient`` of the loss ``total``, the image kept in [0, 1],
+    unless the loss, gradient or new values are not finite (then they stay as they were); records it in
+    ``health`` (see ``make_step``) and returns the first bad step (0: none yet)."""
+    variable = parameters.variable
+    before = tf.identity(variable)
 
     def update() -> tf.Tensor:
-        optimizer.apply_gradients([(gradient, image)])
-        image.assign(tf.clip_by_value(image, 0.0, 1.0))
-        return tf.reduce_all(tf.math.is_finite(image))
+        optimizer.apply_gradients([(gradient, variable)])
+        return tf.reduce_all(tf.math.is_finite(variable))
 
     finite = tf.math.is_finite(total)
     if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         # a loss-scaling optimizer skips overflowing gradients and lowers its scale itself
         finite = finite & tf.reduce_all(tf.math.is_finite(gradient))
     good = tf.cond(finite, update, lambda: tf.constant(False))
-    image.assign(tf.where(good, image, before))
+    variable.assign(tf.where(good, variable, before))
+    parameters.settle()
     taken = health[0] + 1
     first_bad = tf.where(good | (health[1] > 0), health[1], taken)
     health.assign(tf.stack([taken, first_bad]))
@@ -255,15 +264,21 @@ def apply_gradient(
 
 
 def make_tiled_step(
-    tiled: TiledObjective, image: tf.Variable, optimizer: keras.optimizers.Optimizer, health: tf.Variable
+    tiled: TiledObjective,
+    parameters: PixelImage | PyramidImage,
+    optimizer: keras.optimizers.Optimizer,
+    health: tf.Variable,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """``make_step``'s step with the loss and gradient evaluated tile by tile (``tf_nst.tiles``): the tiles
-    run one after another, the update is compiled."""
-    update = tf.function(lambda gradient, total: apply_gradient(image, optimizer, health, gradient, total))
+    """``make_step``'s step with the loss and the image's gradient evaluated tile by tile (``tf_nst.tiles``): the
+    tiles run one after another; the gradient's way back to ``parameters`` and the update are compiled."""
+
+    @tf.function
+    def update(gradient: tf.Tensor, total: tf.Tensor) -> tf.Tensor:
+        return apply_gradient(parameters, optimizer, health, parameters.chain(gradient), total)
 
     def step() -> dict[str, tf.Tensor]:
         tiled.targets.draw.assign_add(1)
-        terms, gradient = tiled.loss_and_gradient(image)
+        terms, gradient = tiled.loss_and_gradient(parameters.image)
         terms["first_bad_step"] = update(optimizer.scale_loss(gradient), terms["total"])  # scaled as make_step's
         return terms
 
@@ -275,7 +290,8 @@ def make_optimizer(model: keras.Model, config: StyleTransferConfig) -> keras.opt
     whose first step changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model``
     computes in float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
     if config.optimizer == "lbfgs":
-        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate, bounds=(0.0, 1.0))
+        bounds = PyramidImage.bounds if config.parameterization == "pyramid" else PixelImage.bounds
+        optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate, bounds=bounds)
     else:
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)
     if any(layer.compute_dtype == "float16" for layer in model.layers):
@@ -360,6 +376,8 @@ class StyleTransfer:
         key = (tuple(shape), mechanism, regions)
         if key not in self._sessions:
             config = mechanism.configure(self.config)
+            if max(shape[1:3]) < config.neighbor_min_side:  # a small level: the statistics alone
+                config = config.replace(neighbor_weight=0.0)
             self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile, regions)
         return self._sessions[key]
 

@@ -76,7 +76,7 @@ def config_from_form(
 
 
 def describe(config: StyleTransferConfig) -> str:
-    """The controls' values in a line: ``512 px, style strength 15, colours none, style scale 1, 64 steps``."""
+    """The controls' values in a line: ``512 px, style strength 25, colours none, style scale 1, 56 steps``."""
     return (
         f"{config.max_size} px, style strength {config.style_weight:g}, colours {config.preserve_colors}, "
         f"style scale {config.style_scale:g}, {config.steps} steps"

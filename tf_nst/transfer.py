@@ -104,7 +104,7 @@ class _Session:
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
         )
         self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
-        self.optimizer = make_optimizer(model, config)
+        self.optimizer = make_optimizer(model, config, self.parameters.bounds)
         self.optimizer.build([self.parameters.variable])
         self.health = tf.Variable([0, 0], dtype=tf.int32, name="health")
         self.temporal = None
@@ -285,12 +285,14 @@ def make_tiled_step(
     return step
 
 
-def make_optimizer(model: keras.Model, config: StyleTransferConfig) -> keras.optimizers.Optimizer:
-    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS in the box [0, 1]
-    whose first step changes no pixel by more than ``learning_rate``. With dynamic loss scaling when ``model``
+def make_optimizer(
+    model: keras.Model, config: StyleTransferConfig, bounds: tuple[float, float] | None = PixelImage.bounds
+) -> keras.optimizers.Optimizer:
+    """``config.optimizer`` for the image: Adam with step size ``learning_rate``, or L-BFGS within ``bounds`` (the
+    optimized variable's: [0, 1] for pixels, none for a pyramid's coefficients, ``tf_nst.parameterization``) whose
+    first step changes no value by more than ``learning_rate``. With dynamic loss scaling when ``model``
     computes in float16, whose narrow range would flush the small gradients of the scale-free losses to zero."""
     if config.optimizer == "lbfgs":
-        bounds = PyramidImage.bounds if config.parameterization == "pyramid" else PixelImage.bounds
         optimizer = LBFGS(history_size=config.history_size, initial_step=config.learning_rate, bounds=bounds)
     else:
         optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate)

@@ -10,6 +10,7 @@ from conftest import SHALLOW_LAYERS, run_command, tiny_pair
 
 import tf_nst
 from tf_nst import losses
+from tf_nst.config import NEIGHBOR_LAYERS
 from tf_nst.objective import (
     NEIGHBOR_SAMPLES,
     Targets,
@@ -86,7 +87,7 @@ def test_each_style_gives_its_blend_share_of_the_painting_features(random_model)
 
     styles = [style, style[:, ::-1]]
     targets = style_targets(random_model, styles, [0.75, 0.25], TINY, samples_of=sampler)
-    layers = [n for n, w in TINY.layer_weights.items() if w > 0]
+    layers = list(NEIGHBOR_LAYERS)  # the first three, all weighted above 0
     assert list(targets.neighbors) == layers and all(c.keys() == set(layers) for c in counts)
     first, second = (c[layers[0]] for c in counts)
     assert first + second == NEIGHBOR_SAMPLES and abs(first - 0.75 * NEIGHBOR_SAMPLES) < 100
@@ -95,6 +96,17 @@ def test_each_style_gives_its_blend_share_of_the_painting_features(random_model)
         assert keys.shape == (NEIGHBOR_SAMPLES, random_model.output[name].shape[-1])
         np.testing.assert_allclose(tf.norm(keys, axis=1).numpy(), 1.0, rtol=1e-5)
     assert not style_targets(random_model, styles, [0.5, 0.5], TINY.replace(neighbor_weight=0.0)).neighbors
+
+
+def test_the_term_matches_the_chosen_layers_that_the_style_loss_uses(random_model):
+    _, style = tiny_pair()
+    deeper = TINY.replace(neighbor_layers=("block2_conv1", "block4_conv1", "block5_conv1"))
+    assert list(style_targets(random_model, [style], [1.0], deeper).neighbors) == ["block2_conv1", "block4_conv1"]
+    with pytest.raises(tf_nst.ConfigError, match="--neighbor_layers: none is a style layer"):
+        TINY.replace(neighbor_layers=("block5_conv1",))  # weighted 0 by default
+    assert TINY.replace(neighbor_layers=("block5_conv1",), neighbor_weight=0.0).neighbor_layers  # the term is off
+    with pytest.raises(tf_nst.ConfigError, match="unknown layer 'block9_conv1'"):
+        TINY.replace(neighbor_layers=("block9_conv1",))
 
 
 def test_a_run_lowers_the_term_and_reports_it(random_model):

@@ -24,6 +24,7 @@ PAPER_CONTENT_LAYERS = ("block4_conv2",)
 # conv5_1's statistics are object parts (faces, eyes): matched at all, even at 0.3, they pasted a portrait's face
 # into the photo's water; conv4_1 at half keeps its motifs and strokes without eyes (bench/README.md, "Defaults")
 DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.0)
+NEIGHBOR_LAYERS = PAPER_STYLE_LAYERS[:3]
 EQUAL = "equal"  # style_layer_weights: the paper's equal weights
 INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram", "palette")
@@ -98,8 +99,14 @@ class StyleTransferConfig:
     neighbor_weight: float = option(
         3.0,
         "Weight of the nearest-neighbour term (Neural Neighbor Style Transfer's matching): each feature of the "
-        "style layers pulled towards the most similar of the painting's, so strokes follow the photo's shapes "
+        "--neighbor_layers pulled towards the most similar of the painting's, so strokes follow the photo's shapes "
         "(0: off; with --regions, each region's own paintings).",
+    )
+    # conv1_1-conv3_1: with conv4_1 matched too, a drawing of gothic arches built a vault with its ribs into a
+    # photo's trees (bench/README.md, "The nearest-neighbour term's layers")
+    neighbor_layers: tuple[str, ...] = option(
+        NEIGHBOR_LAYERS,
+        "Style layers the nearest-neighbour term matches (deeper ones match parts of the painting's objects).",
     )
     # 256: at a 256 px output (levels of 128 and 256 px) the term dissolved the demo's houses into swirls, and one
     # level of 256 px kept them; a 512 px output's levels (256, 512) are as judged (bench/README.md, "The image as a
@@ -206,6 +213,7 @@ class StyleTransferConfig:
         _require(len(self.style_layers) > 0, "style_layers", "name at least one layer")
         check_layer_names(self.content_layers, "content_layers")
         check_layer_names(self.style_layers, "style_layers")
+        check_layer_names(self.neighbor_layers, "neighbor_layers")
         if self.style_layer_weights is not None:
             _require(
                 len(self.style_layer_weights) == len(self.style_layers),
@@ -244,6 +252,11 @@ class StyleTransferConfig:
             self.memory_limit_mb is None or self.memory_limit_mb > 0,
             "memory_limit_mb",
             f"must be positive, got {self.memory_limit_mb}",
+        )
+        _require(
+            not self.neighbor_weight or any(self.layer_weights.get(n, 0) > 0 for n in self.neighbor_layers),
+            "neighbor_layers",
+            "none is a style layer weighted above 0 (or turn the term off: --neighbor_weight=0)",
         )
 
     @property

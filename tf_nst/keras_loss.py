@@ -25,8 +25,8 @@ from tf_nst.objective import (
     Targets,
     batch_loss_terms,
     content_targets,
+    matched_layers,
     style_targets,
-    used_style_layers,
 )
 
 
@@ -110,7 +110,7 @@ class StyleContentLoss(keras.losses.Loss):
         missing = [n for n in config.style_layers if n not in style.statistics or n not in style.weights]
         if missing:
             raise ConfigError(f"the style targets have no statistics for style layer(s) {', '.join(missing)}")
-        neighbor_layers = used_style_layers(config) if config.neighbor_weight else []
+        neighbor_layers = matched_layers(config)
         missing = [n for n in neighbor_layers if n not in style.neighbors]
         if missing:
             raise ConfigError(

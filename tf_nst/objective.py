@@ -12,7 +12,7 @@ Style losses (``config.style_loss``), each a statistic of a layer's features and
 - ``gaussian``: mean and covariance, squared 2-Wasserstein distance between their Gaussians.
 
 Beside the style term, ``config.neighbor_weight`` weighs Neural Neighbor Style Transfer's matching (Kolkin et
-al., 2022): at every evaluation each of the image's features at the used style layers (at most
+al., 2022): at every evaluation each of the image's features at ``config.neighbor_layers`` (at most
 ``NEIGHBOR_GRID`` a side, on a stride from an offset drawn anew) is pulled towards the most similar of
 ``NEIGHBOR_SAMPLES`` of the painting's, so strokes follow the photo's shapes.
 """
@@ -85,7 +85,7 @@ class StyleTargets:
     blend is exact and the reported style loss omits the constant. Each layer's weight is w_l divided by the
     size of its target, so layers count as w_l says.
 
-    ``neighbors``: with ``config.neighbor_weight``, per used style layer ``NEIGHBOR_SAMPLES`` of the paintings'
+    ``neighbors``: per layer the term matches (``matched_layers``), ``NEIGHBOR_SAMPLES`` of the paintings'
     features ``[N, C]`` (each style's share of them its blend weight), less their mean, of unit length; with
     regions ``[R, N, C]``, and ``shares`` ``[R]`` each region's fraction of the image.
     """
@@ -130,7 +130,7 @@ def style_targets(
     and ``samples_of`` its features at random positions (the same; with ``config.neighbor_weight``), drawn
     from ``config.seed``."""
     kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
-    neighbor_layers = used_style_layers(config) if config.neighbor_weight else []
+    neighbor_layers = matched_layers(config)
 
     rng = np.random.default_rng(config.seed)
     shares = np.asarray(blend_weights, np.float64) / np.sum(blend_weights)
@@ -351,6 +351,12 @@ def pixel_terms(images: tf.Tensor, targets: Targets, config: StyleTransferConfig
 def used_style_layers(config: StyleTransferConfig) -> list[str]:
     """The style layers whose weight is not 0 (a layer weighted 0 is not computed)."""
     return [name for name, weight in config.layer_weights.items() if weight > 0]
+
+
+def matched_layers(config: StyleTransferConfig) -> list[str]:
+    """The style layers the nearest-neighbour term matches: the used ones of ``config.neighbor_layers``; none
+    with ``neighbor_weight`` 0."""
+    return [n for n in used_style_layers(config) if n in config.neighbor_layers] if config.neighbor_weight else []
 
 
 def style_term(moments: Mapping[str, Statistics], targets: Targets, config: StyleTransferConfig) -> tf.Tensor:

@@ -1,7 +1,7 @@
 """The README's pictures, from the built-in demo photo and painting.
 
     python -m bench.pictures       # docs/demo.png, style_loss.png, neighbors.png, video.gif, controls.png, regions.png
-    python -m bench.pictures --pictures=video --frames=12 --size=224
+    python -m bench.pictures --pictures=video --frames=12 --size=320
     python -m bench.pictures --pictures=controls --controls_size=192
     python -m bench.pictures --pictures=regions --controls_size=256
 

@@ -169,12 +169,8 @@ def test_snapshots_trace_and_tensorboard(image_files, tmp_path):
     record = json.loads(trace.read_text())
     assert record["settings"]["config"]["seed"] == 7 and record["images_written"] == 1
     assert [s["evaluation"] for s in record["images"][0]["evaluations"]] == [1, 2, 3, 4]
-    assert set(record["images"][0]["evaluations"][-1]["losses"]) == {
-        "content",
-        "style",
-        "tv",
-        "total",
-    }  # 48 px: no neighbour term
+    # 48 px: no nearest-neighbour term
+    assert set(record["images"][0]["evaluations"][-1]["losses"]) == {"content", "style", "tv", "total"}
     tags = set()
     for event_file in logdir.iterdir():
         for raw in tf.data.TFRecordDataset(str(event_file)):

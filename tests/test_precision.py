@@ -11,6 +11,7 @@ from tf_nst.features import build_feature_model
 from tf_nst.layers import CONV_LAYERS
 from tf_nst.lbfgs import LBFGS
 from tf_nst.objective import compute_targets, loss_terms
+from tf_nst.parameterization import PixelImage
 from tf_nst.precision import choose_precision, cpu_flags
 from tf_nst.transfer import StyleTransfer, make_optimizer, make_step
 
@@ -89,7 +90,7 @@ def test_targets_losses_image_and_adam_state_stay_float32(twin_models):
     image = tf.Variable(content)
     optimizer = keras.optimizers.Adam(TINY.learning_rate)
     optimizer.build([image])
-    terms = make_step(half, image, optimizer, targets, TINY)()
+    terms = make_step(half, PixelImage(image), optimizer, targets, TINY)()
     assert all(value.dtype == tf.float32 for name, value in terms.items() if name != "first_bad_step")
     assert image.dtype == tf.float32
     assert optimizer.variables and all(v.dtype == "float32" for v in optimizer.variables if len(v.shape) == 4)

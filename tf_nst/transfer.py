@@ -124,7 +124,7 @@ class _Session:
         if tile is None:
             self.features = lambda image: model(image, training=False)
             self.step = make_step(
-                model, self.image, self.optimizer, self.targets, config, self.health, extra_terms, self.parameters
+                model, self.parameters, self.optimizer, self.targets, config, self.health, extra_terms
             )
         else:
             if temporal:
@@ -192,28 +192,27 @@ def zero_in_place(variable: tf.Variable) -> None:
 
 def make_step(
     model: keras.Model,
-    image: tf.Variable,
+    parameters: PixelImage | PyramidImage,
     optimizer: keras.optimizers.Optimizer,
     targets: Targets,
     config: StyleTransferConfig,
     health: tf.Variable | None = None,
     extra_terms: Callable[[tf.Tensor], dict[str, tf.Tensor]] | None = None,
-    parameters: PixelImage | PyramidImage | None = None,
 ) -> Callable[[], dict[str, tf.Tensor]]:
-    """One compiled optimizer step (one VGG evaluation) on ``image`` (``[1, H, W, 3]``, kept in [0, 1]); returns
-    the loss terms. The optimizer moves ``parameters`` (``tf_nst.parameterization``; default: ``image``'s own
-    pixels, which L-BFGS holds at a bound themselves, see ``tf_nst.lbfgs``, and Adam's are clipped).
+    """One compiled optimizer step (one VGG evaluation) on ``parameters.image`` (``[1, H, W, 3]``, kept in
+    [0, 1]); returns the loss terms. The optimizer moves ``parameters.variable`` (``tf_nst.parameterization``:
+    the pixels, which L-BFGS holds at a bound themselves, see ``tf_nst.lbfgs``, and Adam's are clipped, or a
+    pyramid's coefficients).
 
     ``extra_terms(pixels)``, when given, are more weighted scalar terms, added to the total inside the step.
 
     ``health`` is an int32 variable ``[steps taken, first step that went non-finite or 0]``, also returned as
-    ``first_bad_step``. A step whose loss, gradient or updated pixels are not finite restores what it started
-    from, so ``image`` always holds the last good image. The step closes over everything it touches, so it
-    traces once for the image's shape. A loss-scaling ``optimizer`` (see ``make_optimizer``) gets the scaled
-    loss's gradient, which it unscales.
+    ``first_bad_step``. A step whose loss, gradient or updated values are not finite restores what it started
+    from, so ``parameters.image`` always holds the last good image. The step closes over everything it touches,
+    so it traces once for the image's shape. A loss-scaling ``optimizer`` (see ``make_optimizer``) gets the
+    scaled loss's gradient, which it unscales.
     """
     health = tf.Variable([0, 0], dtype=tf.int32, name="health") if health is None else health
-    parameters = PixelImage(image) if parameters is None else parameters
 
     @tf.function
     def step() -> dict[str, tf.Tensor]:

@@ -99,5 +99,7 @@ def test_the_neighbour_term_is_left_out_of_levels_below_its_smallest_side(random
     for smallest, used in ((96, True), (97, False)):
         config = StyleTransferConfig(precision="float32", steps=2, neighbor_min_side=smallest)
         reports = []
-        StyleTransfer(config, model=random_model).run(content, style, reports.append, 1)
+        transfer = StyleTransfer(config, model=random_model)
+        transfer.run(content, style, reports.append, 1)
         assert ("neighbor" in reports[-1].losses) == used
+        assert bool(transfer.session(tuple(content.shape)).targets.neighbors) == used  # samples held only if used

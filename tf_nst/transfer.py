@@ -103,6 +103,7 @@ class _Session:
             shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
         )
+        self.matches_neighbors = bool(config.neighbor_weight)  # not at a small level (``StyleTransfer.session``)
         self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
         self.optimizer = make_optimizer(model, config, self.parameters.bounds)
         self.optimizer.build([self.parameters.variable])
@@ -155,7 +156,7 @@ class _Session:
             held.style_weights[name].assign(targets.style_weights[name])
         for name, value in targets.region_weights.items():
             hold(held.region_weights, name, value, f"{name}_region_weights")
-        for name, value in targets.neighbors.items():
+        for name, value in targets.neighbors.items() if self.matches_neighbors else ():
             hold(held.neighbors, name, value, f"{name}_neighbors")
         if held.shares is not None and targets.shares is not None:
             held.shares.assign(targets.shares)

@@ -179,7 +179,7 @@ def test_page_paints_stops_and_downloads_what_the_library_makes(server, browser,
     wait_for(lambda: len(browser.find_elements("css selector", "#gallery .result")) == 2, "both results")
     gallery = text(browser, "gallery")
     assert "96x72 px · photo.png in the style of painting.png ×0.75, demo painting ×0.25" in gallery
-    assert "96 px, style strength 25, colours none, style scale 1, 4 steps" in gallery
+    assert "96 px, style strength 25, stroke matching 3, colours none, style scale 1, 4 steps" in gallery
     assert "3000 steps" in gallery and "Stopped after evaluation" in gallery
     shot(browser, "end")
     browser.find_element("id", "download").click()

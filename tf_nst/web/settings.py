@@ -14,6 +14,7 @@ from tf_nst.errors import ConfigError
 CONTROLS = {
     "max_size": "Output size (px)",
     "style_weight": "Style strength",
+    "neighbor_weight": "Stroke matching",
     "preserve_colors": "Colours",
     "style_scale": "Style scale",
     "steps": "Steps",
@@ -76,8 +77,9 @@ def config_from_form(
 
 
 def describe(config: StyleTransferConfig) -> str:
-    """The controls' values in a line: ``512 px, style strength 25, colours none, style scale 1, 56 steps``."""
+    """The controls' values in a line: ``512 px, style strength 25, stroke matching 3, colours none, style scale
+    1, 56 steps``."""
     return (
-        f"{config.max_size} px, style strength {config.style_weight:g}, colours {config.preserve_colors}, "
-        f"style scale {config.style_scale:g}, {config.steps} steps"
+        f"{config.max_size} px, style strength {config.style_weight:g}, stroke matching {config.neighbor_weight:g}, "
+        f"colours {config.preserve_colors}, style scale {config.style_scale:g}, {config.steps} steps"
     )

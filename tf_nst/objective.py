@@ -238,14 +238,16 @@ def compute_targets(
 ) -> Targets:
     """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``, of
     ``regions`` when given: ``region_style_targets``). ``features`` maps ``content`` to its content layers' maps
-    (default: ``model``; ``tf_nst.tiles`` assembles them from tiles)."""
+    (default: ``model``; ``tf_nst.tiles`` assembles them from tiles). The painting's samples come along only
+    when ``config`` has the nearest-neighbour term."""
     if not isinstance(style, StyleTargets):
         style = style_targets(model, [style], [1.0], config)
     features = features or (lambda image: model(image, training=False))
     content_features, content_weights = content_targets(features(content), config.content_layers)
     content_weights = {n: w[0] for n, w in content_weights.items()}
+    neighbors = style.neighbors if config.neighbor_weight else {}
     if regions is None:
-        return Targets(content_features, content_weights, style.statistics, style.weights, neighbors=style.neighbors)
+        return Targets(content_features, content_weights, style.statistics, style.weights, neighbors=neighbors)
     weights = {n: tf.convert_to_tensor(regions.weights[n], tf.float32) for n in used_style_layers(config)}
     kept = None if regions.kept is None else tf.convert_to_tensor(regions.kept, tf.float32)
     photo = None if kept is None else tf.convert_to_tensor(content, tf.float32)
@@ -257,7 +259,7 @@ def compute_targets(
         weights,
         kept,
         photo,
-        style.neighbors,
+        neighbors,
         style.shares,
     )
 

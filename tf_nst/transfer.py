@@ -103,7 +103,7 @@ class _Session:
             shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
         )
-        self.matches_neighbors = bool(config.neighbor_weight)  # not at a small level (``StyleTransfer.session``)
+        self.config = config  # the run's, as ``StyleTransfer.session`` adapts it to this shape
         self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
         self.optimizer = make_optimizer(model, config, self.parameters.bounds)
         self.optimizer.build([self.parameters.variable])
@@ -156,7 +156,7 @@ class _Session:
             held.style_weights[name].assign(targets.style_weights[name])
         for name, value in targets.region_weights.items():
             hold(held.region_weights, name, value, f"{name}_region_weights")
-        for name, value in targets.neighbors.items() if self.matches_neighbors else ():
+        for name, value in targets.neighbors.items():
             hold(held.neighbors, name, value, f"{name}_neighbors")
         if held.shares is not None and targets.shares is not None:
             held.shares.assign(targets.shares)
@@ -436,7 +436,7 @@ class StyleTransfer:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         session.reset(
             tf.convert_to_tensor(start_pixels, tf.float32),
-            compute_targets(self.model, content, targets, config, session.features, regions),
+            compute_targets(self.model, content, targets, session.config, session.features, regions),
             temporal,
         )
         start, done, before = time.perf_counter(), 0, evaluations_before

@@ -33,7 +33,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 PARAMETERIZATIONS = ("pixels", "pyramid")  # tf_nst.parameterization defines each
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
 FILLS = ("content", "noise")  # a later video frame, where flow is unreliable, starts from
-STEPS = 56
+STEPS = 48
 STYLE_WEIGHT = 25.0
 KEEP_WEIGHT = 20.0
 REGION_FEATHER = 6.0
@@ -73,9 +73,9 @@ class StyleTransferConfig:
     # longest side of the output in pixels; the content's aspect ratio is kept
     max_size: int = option(512, f"Longest side of the output in pixels (>= {MIN_SIDE}).")
     # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
-    # 64 (+ 32 at 512 px) was judged blind against 160 (+ 80), 11 equal and 1 better, in 0.45x the time; 56 (+ 28)
-    # keeps the pyramid and the nearest-neighbour term within 40 tutorial steps (bench/README.md, "Half the time",
-    # "The image as a Laplacian pyramid")
+    # 64 (+ 32 at 512 px) was judged blind against 160 (+ 80), 11 equal and 1 better, in 0.45x the time; 48 (+ 24)
+    # against 56 (+ 28), 12 equal, in 0.9x: room under 40 tutorial steps for slower pairs (bench/README.md, "Half
+    # the time", "The image as a Laplacian pyramid", "48 evaluations")
     steps: int = option(STEPS, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).")
     # L-BFGS reached Adam's 300-step style in 100 evaluations
     optimizer: str = option("lbfgs", "lbfgs (fewer evaluations to a good image) or adam.", choices=OPTIMIZERS)

@@ -78,7 +78,7 @@ def config_from_form(
 
 def describe(config: StyleTransferConfig) -> str:
     """The controls' values in a line: ``512 px, style strength 25, stroke matching 3, colours none, style scale
-    1, 56 steps``."""
+    1, 48 steps``."""
     return (
         f"{config.max_size} px, style strength {config.style_weight:g}, stroke matching {config.neighbor_weight:g}, "
         f"colours {config.preserve_colors}, style scale {config.style_scale:g}, {config.steps} steps"

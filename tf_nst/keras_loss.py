@@ -83,7 +83,8 @@ class StyleContentLoss(keras.losses.Loss):
     over the batch) and ``sample_weight`` apply as for any Keras loss. ``get_config`` holds the config, the
     style targets (statistics as nested lists: about 600k numbers for the default style layers, and with
     ``neighbor_weight`` about 2M of the painting's features) and which feature model was used; ``from_config``
-    rebuilds the default one, and needs a custom one passed to it.
+    rebuilds the default one, and needs a custom one passed to it. The hypercolumn target
+    (``hypercolumn_weight``) is matched to one photo at a time in ``StyleTransfer``: it is not part of this loss.
     """
 
     def __init__(
@@ -104,7 +105,8 @@ class StyleContentLoss(keras.losses.Loss):
                 as_pixels(s, f"style image {i + 1}", config.max_input_pixels) for i, s in enumerate(style_list(style))
             ]
             weights = config.blend_weights(len(styles))
-            style = style_targets(model, [tf.constant(s[None]) for s in styles], weights, config)
+            pixels = [tf.constant(s[None]) for s in styles]
+            style = style_targets(model, pixels, weights, config.replace(hypercolumn_weight=0.0))
         if style.style_loss != config.style_loss:
             raise ConfigError(f"style targets of style_loss '{style.style_loss}' for a '{config.style_loss}' loss")
         missing = [n for n in config.style_layers if n not in style.statistics or n not in style.weights]

@@ -33,6 +33,7 @@ STYLE_TILE = 1024
 # Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
 TILE_BYTES_PER_PIXEL = 132  # per pixel of a tile's crop and per byte of the compute precision's item
 TILED_IMAGES_PER_PAIR = 2.75  # the pair's two images and the two-loop recursion's rows in flight
+HYPERCOLUMN_COPIES = 4  # float32 hypercolumn grids a plain step holds (see peak_bytes)
 PREFERRED_SHARE = 0.4  # of the memory available, what a run without --memory_limit_mb keeps to when it can
 
 
@@ -84,6 +85,7 @@ def peak_bytes(
     tile: int | None = None,
     content_layers: Sequence[str] = (),
     wrap: bool = False,
+    hypercolumn_depth: int = 0,
 ) -> int:
     """Estimated peak memory of a run on a ``size`` = (width, height) output with a ``style_size`` style image.
 
@@ -93,7 +95,10 @@ def peak_bytes(
     halo, and the whole image's gradient and the ``content_layers``' targets are held as well. A style image
     above ``STYLE_TILE`` px counts one tile's forward pass. On ``"CPU"`` it is the process's peak resident
     memory; on ``"GPU"`` the device memory (no runtime share). ``wrap`` (a tileable run, plain only): every
-    convolution's input is kept padded as well (counted, not calibrated).
+    convolution's input is kept padded as well (counted, not calibrated). ``hypercolumn_depth``: the channels of
+    the hypercolumn target (``tf_nst.hypercolumns``; plain only, 0 without it), whose target, the image's
+    hypercolumns, their unit copy and gradient are held on a grid of a quarter of each side (counted, not
+    calibrated).
     """
     deepest = max(layers, key=CONV_LAYERS.index)
     itemsize = ITEMSIZE[precision]
@@ -113,6 +118,7 @@ def peak_bytes(
             every * itemsize  # activations kept for the backward pass
             + largest * (2 * itemsize + 4)  # working set: incoming and outgoing gradient, a float32 copy for a loss
             + (3 + optimizer_state) * image  # image, gradient, the clipped copy, optimizer state
+            + HYPERCOLUMN_COPIES * (size[0] // 4) * (size[1] // 4) * hypercolumn_depth * 4
         )
     else:
         crop = min(size[0], tile + 2 * halo) * min(size[1], tile + 2 * halo)

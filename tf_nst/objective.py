@@ -26,8 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_nst import losses
-from tf_nst.config import StyleTransferConfig
+from tf_nst import hypercolumns, losses
+from tf_nst.config import HYPERCOLUMN_LAYERS, StyleTransferConfig
 
 Statistics = tuple[tf.Tensor, ...]
 NEIGHBOR_SAMPLES = 2048  # painting features per layer the image's are matched with (4096 looked alike, 1.08x the time)
@@ -88,6 +88,9 @@ class StyleTargets:
     ``neighbors``: per layer the term matches (``matched_layers``), ``NEIGHBOR_SAMPLES`` of the paintings'
     features ``[N, C]`` (each style's share of them its blend weight), less their mean, of unit length; with
     regions ``[R, N, C]``, and ``shares`` ``[R]`` each region's fraction of the image.
+
+    ``hypercolumns``: with ``config.hypercolumn_weight``, ``hypercolumns.SAMPLES`` of the paintings'
+    hypercolumns ``[N, D]`` (each style's share of them its blend weight; ``tf_nst.hypercolumns``), else None.
     """
 
     statistics: dict[str, Statistics]
@@ -95,6 +98,7 @@ class StyleTargets:
     style_loss: str = "gram"
     neighbors: dict[str, tf.Tensor] = field(default_factory=dict)
     shares: tf.Tensor | None = None
+    hypercolumns: tf.Tensor | None = None
 
 
 def sample_rows(
@@ -128,18 +132,30 @@ def style_targets(
     ``{layer: [1, h, w, 1]}`` (``tf_nst.regions.layer_weights``). ``moments_of(style, weights)`` gives a style's
     moments of every style layer (default: from ``model``'s features; ``tf_nst.tiles`` sums them over tiles),
     and ``samples_of`` its features at random positions (the same; with ``config.neighbor_weight``), drawn
-    from ``config.seed``."""
+    from ``config.seed``. The paintings' hypercolumns come along with ``config.hypercolumn_weight``, unless the
+    paintings are evaluated in tiles (``samples_of`` given)."""
     kind = STYLE_LOSS_FUNCTIONS[config.style_loss]
     neighbor_layers = matched_layers(config)
 
     rng = np.random.default_rng(config.seed)
     shares = np.asarray(blend_weights, np.float64) / np.sum(blend_weights)
     counts = rng.multinomial(NEIGHBOR_SAMPLES, shares) if neighbor_layers else [0] * len(styles)  # per style
+    with_columns = bool(config.hypercolumn_weight) and samples_of is None
+    column_rng = np.random.default_rng([config.seed, 1])
+    column_counts = column_rng.multinomial(hypercolumns.SAMPLES, shares) if with_columns else [0] * len(styles)
+    columns = []
     blended: dict[str, list[tf.Tensor]] = {}
     sampled: dict[str, list[tf.Tensor]] = {name: [] for name in neighbor_layers}
-    for style, weight, mask, count in zip(styles, blend_weights, masks or [None] * len(styles), counts):
-        whole = moments_of is None or (neighbor_layers and samples_of is None)
+    for style, weight, mask, count, column_count in zip(
+        styles, blend_weights, masks or [None] * len(styles), counts, column_counts
+    ):
+        whole = moments_of is None or ((neighbor_layers or with_columns) and samples_of is None)
         features = model(style, training=False) if whole else None
+        if column_count:
+            grid = hypercolumns.grid_of(int(style.shape[1]), int(style.shape[2]))
+            painting = hypercolumns.hypercolumns(features, HYPERCOLUMN_LAYERS, grid)
+            part = mask and mask.get(HYPERCOLUMN_LAYERS[2])  # that layer's grid is the hypercolumns' (stride 4)
+            columns.append(hypercolumns.sample(painting, int(column_count), column_rng, part))
         if moments_of is None:
             style_moments = {n: kind.moments(features[n], mask and mask[n]) for n in config.style_layers}
         else:
@@ -161,7 +177,8 @@ def style_targets(
     for name, parts in sampled.items():
         rows = tf.concat(parts, axis=0)
         neighbors[name] = losses.centred_unit(rows, tf.reduce_mean(rows, axis=0))
-    return StyleTargets(statistics, weights, config.style_loss, neighbors)
+    keys = tf.concat(columns, axis=0) if columns else None
+    return StyleTargets(statistics, weights, config.style_loss, neighbors, hypercolumns=keys)
 
 
 def region_style_targets(per_region: Sequence[StyleTargets], shares: Sequence[float]) -> StyleTargets:
@@ -205,7 +222,10 @@ class Targets:
 
     ``neighbors``: the painting's features the nearest-neighbour term matches, with regions each region's, and
     ``shares`` the regions' fractions of the image (see ``StyleTargets``); ``draw`` (int32 scalar) numbers the
-    evaluation, whose positions the term matches (``neighbor_grid``)."""
+    evaluation, whose positions the term matches (``neighbor_grid``).
+
+    ``hypercolumn``: the hypercolumn target ``[1, rows, columns, D]`` of unit length (``tf_nst.hypercolumns``),
+    or None."""
 
     content: dict[str, tf.Tensor]
     content_weights: dict[str, tf.Tensor]
@@ -217,6 +237,7 @@ class Targets:
     neighbors: dict[str, tf.Tensor] = field(default_factory=dict)
     shares: tf.Tensor | None = None
     draw: tf.Tensor | int = 0
+    hypercolumn: tf.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -235,11 +256,13 @@ def compute_targets(
     config: StyleTransferConfig,
     features: Callable[[tf.Tensor], Mapping[str, tf.Tensor]] | None = None,
     regions: RegionTargets | None = None,
+    query: tf.Tensor | None = None,
 ) -> Targets:
     """Targets of ``content`` and ``style`` (``[1, H, W, 3]`` in [0, 1], or precomputed ``StyleTargets``, of
     ``regions`` when given: ``region_style_targets``). ``features`` maps ``content`` to its content layers' maps
     (default: ``model``; ``tf_nst.tiles`` assembles them from tiles). The painting's samples come along only
-    when ``config`` has the nearest-neighbour term."""
+    when ``config`` has the nearest-neighbour term; the hypercolumn target, with ``config.hypercolumn_weight``
+    and no regions, is matched to ``query``'s hypercolumns (``content``'s shape; default ``content``)."""
     if not isinstance(style, StyleTargets):
         style = style_targets(model, [style], [1.0], config)
     features = features or (lambda image: model(image, training=False))
@@ -247,7 +270,20 @@ def compute_targets(
     content_weights = {n: w[0] for n, w in content_weights.items()}
     neighbors = style.neighbors if config.neighbor_weight else {}
     if regions is None:
-        return Targets(content_features, content_weights, style.statistics, style.weights, neighbors=neighbors)
+        column_target = None
+        if config.hypercolumn_weight and style.hypercolumns is not None:
+            query = content if query is None else query
+            grid = hypercolumns.grid_of(int(query.shape[1]), int(query.shape[2]))
+            columns = hypercolumns.hypercolumns(model(query, training=False), HYPERCOLUMN_LAYERS, grid)
+            column_target = hypercolumns.target(columns, style.hypercolumns)
+        return Targets(
+            content_features,
+            content_weights,
+            style.statistics,
+            style.weights,
+            neighbors=neighbors,
+            hypercolumn=column_target,
+        )
     weights = {n: tf.convert_to_tensor(regions.weights[n], tf.float32) for n in used_style_layers(config)}
     kept = None if regions.kept is None else tf.convert_to_tensor(regions.kept, tf.float32)
     photo = None if kept is None else tf.convert_to_tensor(content, tf.float32)
@@ -284,6 +320,9 @@ def batch_loss_terms(
     }
     if config.neighbor_weight and targets.neighbors:
         terms["neighbor"] = config.neighbor_weight * neighbor_term(features, targets, config.seed)
+    if config.hypercolumn_weight and targets.hypercolumn is not None:
+        distance = hypercolumns.distance(features, HYPERCOLUMN_LAYERS, targets.hypercolumn)
+        terms["hypercolumn"] = config.hypercolumn_weight * distance
     terms["total"] = tf.add_n(list(terms.values()))
     return terms
 

@@ -20,7 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_nst.config import StyleTransferConfig
+from tf_nst import hypercolumns
+from tf_nst.config import HYPERCOLUMN_LAYERS, StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import feature_model
 from tf_nst.lbfgs import LBFGS
@@ -102,6 +103,7 @@ class _Session:
             neighbors={},
             shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
+            hypercolumn=self._hypercolumn_variable(model, shape, config),
         )
         self.config = config  # the run's, as ``StyleTransfer.session`` adapts it to this shape
         self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
@@ -134,6 +136,15 @@ class _Session:
             self.features = tiled.features
             self.step = make_tiled_step(tiled, self.parameters, self.optimizer, self.health)
 
+    @staticmethod
+    def _hypercolumn_variable(model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
+        """The hypercolumn target's variable ``[1, rows, columns, D]`` (``tf_nst.hypercolumns``), or None
+        without the term."""
+        if not config.hypercolumn_weight:
+            return None
+        depth = sum(int(model.output[name].shape[-1]) for name in HYPERCOLUMN_LAYERS)
+        return tf.Variable(tf.zeros((1, *hypercolumns.grid_of(shape[1], shape[2]), depth)), name="hypercolumn")
+
     def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
         """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
         and a fresh optimizer state."""
@@ -161,6 +172,9 @@ class _Session:
         if held.shares is not None and targets.shares is not None:
             held.shares.assign(targets.shares)
         held.draw.assign(0)
+        if held.hypercolumn is not None:  # none from a painting evaluated in tiles: the term is then inert
+            column_target = targets.hypercolumn
+            held.hypercolumn.assign(tf.zeros_like(held.hypercolumn) if column_target is None else column_target)
         if held.kept is not None:
             held.kept.assign(targets.kept)
             held.photo.assign(targets.photo)
@@ -380,6 +394,8 @@ class StyleTransfer:
             config = mechanism.configure(self.config)
             if max(shape[1:3]) < config.neighbor_min_side:  # a small level: the statistics alone
                 config = config.replace(neighbor_weight=0.0)
+            if mechanism.tile is not None or regions[0]:  # the hypercolumn target is not evaluated there
+                config = config.replace(hypercolumn_weight=0.0)
             self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile, regions)
         return self._sessions[key]
 
@@ -434,11 +450,12 @@ class StyleTransfer:
         session = self.session(tuple(content.shape), mechanism, layout)
         if temporal is not None and not self.temporal:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
-        session.reset(
-            tf.convert_to_tensor(start_pixels, tf.float32),
-            compute_targets(self.model, content, targets, session.config, session.features, regions),
-            temporal,
-        )
+        start_pixels = tf.convert_to_tensor(start_pixels, tf.float32)
+        # the hypercolumn target's query: the photo, then mostly the image so far (tf_nst.hypercolumns)
+        share = 0.0 if init_image is None else hypercolumns.QUERY_IMAGE_SHARE
+        query = share * start_pixels + (1.0 - share) * content
+        level_targets = compute_targets(self.model, content, targets, session.config, session.features, regions, query)
+        session.reset(start_pixels, level_targets, temporal)
         start, done, before = time.perf_counter(), 0, evaluations_before
         try:
             for done in range(1, steps + 1):

@@ -9,7 +9,7 @@ from conftest import one_line_error, run_command, tiny_pair
 import tf_nst
 from tf_nst import hypercolumns
 from tf_nst.config import HYPERCOLUMN_LAYERS
-from tf_nst.objective import style_targets
+from tf_nst.objective import sample_rows, style_targets
 from tf_nst.transfer import StyleTransfer
 
 TINY = tf_nst.StyleTransferConfig(precision="float32", scales=1, max_size=48, hypercolumn_weight=10.0)
@@ -51,9 +51,10 @@ def test_weighted_samples_come_only_from_where_the_weights_are():
     columns = tf.reshape(tf.range(16, dtype=tf.float32), [1, 4, 4, 1])
     weights = np.zeros([1, 4, 4, 1])
     weights[0, :2, :2] = 1.0  # values 0, 1, 4, 5
-    picked = hypercolumns.sample(columns, 8, np.random.default_rng(0), weights).numpy().ravel()
+    picked = sample_rows(columns, 8, np.random.default_rng(0), weights).numpy().ravel()
     assert set(picked) <= {0.0, 1.0, 4.0, 5.0}
-    assert hypercolumns.sample(columns, 32, np.random.default_rng(0)).shape == (16, 1)  # all, where fewer
+    everything = sample_rows(columns, 16, np.random.default_rng(0)).numpy().ravel()  # as many as there are: all
+    assert sorted(everything) == list(range(16))
 
 
 def test_each_style_gives_its_blend_share_of_the_painting_hypercolumns(random_model):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tf_nst.errors import ConfigError, not_one_of
-from tf_nst.layers import MIN_SIDE, check_layer_names
+from tf_nst.layers import MIN_SIDE, check_layer_names, layer_channels
 from tf_nst.limits import MAX_INPUT_PIXELS
 from tf_nst.precision import PRECISIONS
 
@@ -26,6 +26,7 @@ PAPER_CONTENT_LAYERS = ("block4_conv2",)
 DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.0)
 NEIGHBOR_LAYERS = PAPER_STYLE_LAYERS[:3]
 HYPERCOLUMN_LAYERS = PAPER_STYLE_LAYERS[:4]  # the hypercolumn target's (tf_nst.hypercolumns)
+HYPERCOLUMN_DEPTH = sum(layer_channels(name) for name in HYPERCOLUMN_LAYERS)  # a hypercolumn's channels
 EQUAL = "equal"  # style_layer_weights: the paper's equal weights
 INITS = ("content", "noise", "style")  # or a path to an image file
 COLOR_MODES = ("none", "luminance", "histogram", "palette")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from tf_nst import losses
@@ -47,20 +46,6 @@ def hypercolumns(features: Mapping[str, tf.Tensor], layers: Sequence[str], grid:
         layer = tf.cast(features[name], tf.float32)
         parts.append(on_grid(layer / float(layer.shape[-1]), grid))
     return tf.concat(parts, axis=-1)
-
-
-def sample(columns: tf.Tensor, count: int, rng: np.random.Generator, weights: tf.Tensor | None = None) -> tf.Tensor:
-    """``count`` random rows of ``columns`` ``[1, rows, columns, D]``, drawn with probability ``weights``
-    ``[1, rows, columns, 1]`` (default: uniform, and all of them where there are not more): ``[<= count, D]``."""
-    rows = tf.reshape(columns, [-1, columns.shape[-1]])
-    total = int(rows.shape[0])
-    if weights is None:
-        if total <= count:
-            return rows
-        return tf.gather(rows, np.sort(rng.choice(total, count, replace=False)))
-    chance = np.reshape(np.asarray(weights, np.float64), [-1])
-    picked = rng.choice(total, count, replace=count > np.count_nonzero(chance), p=chance / chance.sum())
-    return tf.gather(rows, np.unique(picked))
 
 
 def replace_by_nearest(queries: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:

@@ -149,13 +149,14 @@ def style_targets(
     for style, weight, mask, count, column_count in zip(
         styles, blend_weights, masks or [None] * len(styles), counts, column_counts
     ):
-        whole = moments_of is None or ((neighbor_layers or with_columns) and samples_of is None)
+        whole = moments_of is None or with_columns or (neighbor_layers and samples_of is None)
         features = model(style, training=False) if whole else None
         if column_count:
             grid = hypercolumns.grid_of(int(style.shape[1]), int(style.shape[2]))
             painting = hypercolumns.hypercolumns(features, HYPERCOLUMN_LAYERS, grid)
             part = mask and mask.get(HYPERCOLUMN_LAYERS[2])  # that layer's grid is the hypercolumns' (stride 4)
-            columns.append(hypercolumns.sample(painting, int(column_count), column_rng, part))
+            count = int(column_count) if part else min(int(column_count), grid[0] * grid[1])  # all, where fewer
+            columns.append(sample_rows(painting, count, column_rng, part))
         if moments_of is None:
             style_moments = {n: kind.moments(features[n], mask and mask[n]) for n in config.style_layers}
         else:
@@ -266,15 +267,16 @@ def compute_targets(
     if not isinstance(style, StyleTargets):
         style = style_targets(model, [style], [1.0], config)
     features = features or (lambda image: model(image, training=False))
-    content_features, content_weights = content_targets(features(content), config.content_layers)
+    content_maps = features(content)
+    content_features, content_weights = content_targets(content_maps, config.content_layers)
     content_weights = {n: w[0] for n, w in content_weights.items()}
     neighbors = style.neighbors if config.neighbor_weight else {}
     if regions is None:
         column_target = None
         if config.hypercolumn_weight and style.hypercolumns is not None:
-            query = content if query is None else query
-            grid = hypercolumns.grid_of(int(query.shape[1]), int(query.shape[2]))
-            columns = hypercolumns.hypercolumns(model(query, training=False), HYPERCOLUMN_LAYERS, grid)
+            query_maps = content_maps if query is None else model(query, training=False)
+            grid = hypercolumns.grid_of(int(content.shape[1]), int(content.shape[2]))
+            columns = hypercolumns.hypercolumns(query_maps, HYPERCOLUMN_LAYERS, grid)
             column_target = hypercolumns.target(columns, style.hypercolumns)
         return Targets(
             content_features,

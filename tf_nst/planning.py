@@ -29,10 +29,10 @@ from dataclasses import dataclass, replace
 
 import tensorflow as tf
 
-from tf_nst.config import HYPERCOLUMN_LAYERS, StyleTransferConfig
+from tf_nst.config import HYPERCOLUMN_DEPTH, StyleTransferConfig
 from tf_nst.errors import InsufficientMemoryError
 from tf_nst.io.images import resized_size
-from tf_nst.layers import MIN_SIDE, layer_channels, tileable_size
+from tf_nst.layers import MIN_SIDE, tileable_size
 from tf_nst.memory import (
     GB,
     MB,
@@ -201,7 +201,7 @@ def level_peak_bytes(level: Level, config: StyleTransferConfig, precision: str, 
     tuned = way.configure(config)
     state = optimizer_images(tuned.optimizer, tuned.history_size, config.parameterization)
     layers = config.content_layers + config.style_layers
-    depth = sum(layer_channels(name) for name in HYPERCOLUMN_LAYERS) if config.hypercolumn_weight else 0
+    depth = HYPERCOLUMN_DEPTH if config.hypercolumn_weight else 0
     return peak_bytes(
         level.size,
         level.style_size,

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_nst import hypercolumns
-from tf_nst.config import HYPERCOLUMN_LAYERS, StyleTransferConfig
+from tf_nst.config import HYPERCOLUMN_DEPTH, StyleTransferConfig
 from tf_nst.errors import Interrupted, NumericalError
 from tf_nst.features import feature_model
 from tf_nst.lbfgs import LBFGS
@@ -103,7 +103,7 @@ class _Session:
             neighbors={},
             shares=tf.Variable(tf.zeros([count]), name="region_shares") if count else None,
             draw=tf.Variable(0, dtype=tf.int32, name="draw"),  # the step counts it up
-            hypercolumn=self._hypercolumn_variable(model, shape, config),
+            hypercolumn=self._hypercolumn_variable(shape, config),
         )
         self.config = config  # the run's, as ``StyleTransfer.session`` adapts it to this shape
         self.parameters = image_parameters(self.image, config.parameterization, config.tileable)
@@ -137,13 +137,13 @@ class _Session:
             self.step = make_tiled_step(tiled, self.parameters, self.optimizer, self.health)
 
     @staticmethod
-    def _hypercolumn_variable(model: keras.Model, shape: tuple[int, ...], config: StyleTransferConfig):
+    def _hypercolumn_variable(shape: tuple[int, ...], config: StyleTransferConfig) -> tf.Variable | None:
         """The hypercolumn target's variable ``[1, rows, columns, D]`` (``tf_nst.hypercolumns``), or None
         without the term."""
         if not config.hypercolumn_weight:
             return None
-        depth = sum(int(model.output[name].shape[-1]) for name in HYPERCOLUMN_LAYERS)
-        return tf.Variable(tf.zeros((1, *hypercolumns.grid_of(shape[1], shape[2]), depth)), name="hypercolumn")
+        grid = hypercolumns.grid_of(shape[1], shape[2])
+        return tf.Variable(tf.zeros((1, *grid, HYPERCOLUMN_DEPTH)), name="hypercolumn")
 
     def reset(self, start: tf.Tensor, targets: Targets, temporal: TemporalTarget | None = None) -> None:
         """Point the session at a new image: start pixels, targets, the temporal target (none: weight 0),
@@ -451,9 +451,10 @@ class StyleTransfer:
         if temporal is not None and not self.temporal:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         start_pixels = tf.convert_to_tensor(start_pixels, tf.float32)
-        # the hypercolumn target's query: the photo, then mostly the image so far (tf_nst.hypercolumns)
-        share = 0.0 if init_image is None else hypercolumns.QUERY_IMAGE_SHARE
-        query = share * start_pixels + (1.0 - share) * content
+        query = None  # the hypercolumn target's: the photo, then mostly the image so far (tf_nst.hypercolumns)
+        if init_image is not None and session.config.hypercolumn_weight:
+            share = hypercolumns.QUERY_IMAGE_SHARE
+            query = share * start_pixels + (1.0 - share) * content
         level_targets = compute_targets(self.model, content, targets, session.config, session.features, regions, query)
         session.reset(start_pixels, level_targets, temporal)
         start, done, before = time.perf_counter(), 0, evaluations_before

@@ -18,7 +18,9 @@ from tf_nst import losses
 
 GRID_STRIDE = 4  # image pixels per hypercolumn, each side (NNST's)
 SAMPLES = 4096  # the painting's hypercolumns the image's are matched with
-QUERY_IMAGE_SHARE = 0.75  # after the first level, the query is this much the image so far, the rest the photo
+# after the first level, the query is this much the image so far, the rest the photo; NNST's is 0.25, with
+# which the butterfly's background stayed a dark grey (bench/README.md, "NNST's own target, measured")
+QUERY_IMAGE_SHARE = 0.75
 CHUNK = 2048  # queries matched at once
 
 

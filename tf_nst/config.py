@@ -125,7 +125,8 @@ class StyleTransferConfig:
         "Weight of the hypercolumn target (Neural Neighbor Style Transfer's): at each level every 4x4 px cell's "
         "conv1_1-conv4_1 features of the photo (at later levels mostly of the image so far) are matched once to "
         "the painting's most similar, and pulled towards them, so the painting's colours follow the photo's "
-        "structure, not its brightness (0: off; off with --regions and on levels evaluated in tiles).",
+        "structure, not its brightness (0: off; off with --regions, on levels evaluated in tiles and with a painting "
+        "read in tiles).",
     )
     # mean absolute neighbour difference; kept, not re-tuned
     tv_weight: float = option(1.0, "Weight of the total-variation (smoothness) loss.")

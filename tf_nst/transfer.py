@@ -172,9 +172,8 @@ class _Session:
         if held.shares is not None and targets.shares is not None:
             held.shares.assign(targets.shares)
         held.draw.assign(0)
-        if held.hypercolumn is not None:  # none from a painting evaluated in tiles: the term is then inert
-            column_target = targets.hypercolumn
-            held.hypercolumn.assign(tf.zeros_like(held.hypercolumn) if column_target is None else column_target)
+        if held.hypercolumn is not None:
+            held.hypercolumn.assign(targets.hypercolumn)
         if held.kept is not None:
             held.kept.assign(targets.kept)
             held.photo.assign(targets.photo)
@@ -384,17 +383,22 @@ class StyleTransfer:
         )
 
     def session(
-        self, shape: tuple[int, ...], mechanism: Mechanism = PLAIN, regions: tuple[int, bool] = (0, False)
+        self,
+        shape: tuple[int, ...],
+        mechanism: Mechanism = PLAIN,
+        regions: tuple[int, bool] = (0, False),
+        without_columns: bool = False,
     ) -> _Session:
         """The (cached) variables and compiled step for images of ``shape``, evaluated whole or in tiles, with
         the optimizer ``mechanism`` says (``tf_nst.planning.Mechanism``), for ``regions`` (R painted regions,
-        and whether one is kept)."""
-        key = (tuple(shape), mechanism, regions)
+        and whether one is kept). ``without_columns``: the paintings' hypercolumns were not sampled (a painting
+        evaluated in tiles), so the hypercolumn target is off."""
+        key = (tuple(shape), mechanism, regions, without_columns)
         if key not in self._sessions:
             config = mechanism.configure(self.config)
             if max(shape[1:3]) < config.neighbor_min_side:  # a small level: the statistics alone
                 config = config.replace(neighbor_weight=0.0)
-            if mechanism.tile is not None or regions[0]:  # the hypercolumn target is not evaluated there
+            if mechanism.tile is not None or regions[0] or without_columns:  # the hypercolumn target is off there
                 config = config.replace(hypercolumn_weight=0.0)
             self._sessions[key] = _Session(self.model, tuple(shape), config, self.temporal, mechanism.tile, regions)
         return self._sessions[key]
@@ -447,7 +451,8 @@ class StyleTransfer:
         layout = (0, False)
         if regions is not None:
             layout = (int(next(iter(regions.weights.values())).shape[0]), regions.kept is not None)
-        session = self.session(tuple(content.shape), mechanism, layout)
+        without_columns = bool(config.hypercolumn_weight) and targets.hypercolumns is None
+        session = self.session(tuple(content.shape), mechanism, layout, without_columns)
         if temporal is not None and not self.temporal:
             raise ValueError("a temporal target needs StyleTransfer(..., temporal=True)")
         start_pixels = tf.convert_to_tensor(start_pixels, tf.float32)

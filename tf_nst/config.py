@@ -35,7 +35,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 PARAMETERIZATIONS = ("pixels", "pyramid")  # tf_nst.parameterization defines each
 STYLE_LOSSES = ("gram", "gaussian")  # tf_nst.objective defines each
 FILLS = ("content", "noise")  # a later video frame, where flow is unreliable, starts from
-STEPS = 48
+STEPS = 36
 STYLE_WEIGHT = 25.0
 KEEP_WEIGHT = 20.0
 REGION_FEATHER = 6.0
@@ -75,9 +75,9 @@ class StyleTransferConfig:
     # longest side of the output in pixels; the content's aspect ratio is kept
     max_size: int = option(512, f"Longest side of the output in pixels (>= {MIN_SIDE}).")
     # VGG evaluations (one forward and backward pass each) at the coarsest level; each finer level gets half.
-    # 64 (+ 32 at 512 px) was judged blind against 160 (+ 80), 11 equal and 1 better, in 0.45x the time; 48 (+ 24)
-    # against 56 (+ 28), 12 equal, in 0.9x: room under 40 tutorial steps for slower pairs (bench/README.md, "Half
-    # the time", "The image as a Laplacian pyramid", "48 evaluations")
+    # 64 (+ 32 at 512 px) was judged blind against 160 (+ 80), 11 equal and 1 better, in 0.45x the time; 36 (+ 18)
+    # against 48 (+ 24), 12 equal: under 40 tutorial steps where VGG computes in float32 too (bench/README.md, "Half
+    # the time", "48 evaluations", "36 evaluations")
     steps: int = option(STEPS, "VGG evaluations (one forward and backward pass each; one Adam or L-BFGS step).")
     # L-BFGS reached Adam's 300-step style in 100 evaluations
     optimizer: str = option("lbfgs", "lbfgs (fewer evaluations to a good image) or adam.", choices=OPTIMIZERS)

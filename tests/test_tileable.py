@@ -43,7 +43,7 @@ def test_wrapped_features_of_a_repeat_are_the_repeat_of_the_features(models):
     image = _noise(36, 44)  # multiples of 4
     one, repeated = wrapping(image), wrapping(tf.constant(_repeat(image)))
     for name in LAYERS:
-        np.testing.assert_allclose(repeated[name], _repeat(one[name]), atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(repeated[name], _repeat(one[name]), rtol=1e-5, atol=1e-5, err_msg=name)
     # zero padding sees the repeat's inner borders as content: it does not repeat
     plain, plain_repeated = zeros(image), zeros(tf.constant(_repeat(image)))
     assert np.abs(plain_repeated["block3_conv1"] - _repeat(plain["block3_conv1"])).max() > 1e-3
@@ -56,7 +56,7 @@ def test_rolling_by_a_pooled_step_rolls_the_features(models):
     features = wrapping(image)
     for name, stride in zip(LAYERS, (1, 2, 4)):
         expected = tf.roll(features[name], shift=(4 // stride, -8 // stride), axis=(1, 2))
-        np.testing.assert_allclose(rolled[name], expected, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(rolled[name], expected, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
 def test_wrapping_changes_only_the_padding(models):

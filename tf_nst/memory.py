@@ -33,8 +33,8 @@ STYLE_TILE = 1024
 # Tiled runs, fitted to VmHWM at 2048x1422 in bfloat16 (tiles of 1024 px with 20 and 10 pairs, 512 px with 5):
 TILE_BYTES_PER_PIXEL = 132  # per pixel of a tile's crop and per byte of the compute precision's item
 TILED_IMAGES_PER_PAIR = 2.75  # the pair's two images and the two-loop recursion's rows in flight
-# float32 hypercolumn grids a plain step holds (see peak_bytes); fitted to VmHWM at 2048x1422 in bfloat16, 3.64 GB
-# with the term above without it (4 counted 2.99 GB)
+# float32 hypercolumn grids a plain step holds (see peak_bytes); fitted to VmHWM at 2048x1422 in bfloat16, where
+# the term held 3.64 GB more than a run without it (4 grids counted 2.99 GB)
 HYPERCOLUMN_COPIES = 5
 PREFERRED_SHARE = 0.4  # of the memory available, what a run without --memory_limit_mb keeps to when it can
 
